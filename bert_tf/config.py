@@ -1,0 +1,107 @@
+"""BertConfig: the `bert_config.json` of Google's checkpoints, unchanged.
+
+Field names and defaults are the original `modeling.BertConfig`'s, so every
+released `bert_config.json` loads as is and writes back identically. Keys the
+model does not use (the multilingual and Chinese configs carry
+`directionality` and `pooler_*`) are kept in `extra` and written back, never
+read by the model.
+"""
+
+import copy
+import dataclasses
+import json
+
+from absl import logging
+
+# Keys found in released configs that the original code ignores too.
+KNOWN_UNUSED_KEYS = frozenset(
+    [
+        "directionality",
+        "pooler_fc_size",
+        "pooler_num_attention_heads",
+        "pooler_num_fc_layers",
+        "pooler_size_per_head",
+        "pooler_type",
+    ]
+)
+
+
+@dataclasses.dataclass
+class BertConfig:
+    """Configuration of a `BertModel`, as in google-research/bert.
+
+    Example:
+
+    >>> config = BertConfig(vocab_size=99, hidden_size=32, num_hidden_layers=2,
+    ...                     num_attention_heads=4, intermediate_size=37)
+    >>> BertConfig.from_dict(config.to_dict()) == config
+    True
+    """
+
+    vocab_size: int  # size of the WordPiece vocabulary
+    hidden_size: int = 768  # H, width of every encoder layer and the pooler
+    num_hidden_layers: int = 12  # L, number of transformer layers
+    num_attention_heads: int = 12  # A, heads per layer; H % A == 0
+    intermediate_size: int = 3072  # width of the feed-forward layer
+    hidden_act: str = "gelu"  # feed-forward activation (tanh-approximate gelu)
+    hidden_dropout_prob: float = 0.1  # dropout on embeddings and sublayers
+    attention_probs_dropout_prob: float = 0.1  # dropout on attention probs
+    max_position_embeddings: int = 512  # longest sequence the model supports
+    type_vocab_size: int = 16  # number of segment ids (released configs: 2)
+    initializer_range: float = 0.02  # stddev of the truncated normal init
+    # Keys of bert_config.json that the model does not use, kept verbatim.
+    extra: dict = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, json_object):
+        """Builds a config from a dict with the `bert_config.json` keys."""
+        fields = {f.name for f in dataclasses.fields(cls)} - {"extra"}
+        known = {k: v for k, v in json_object.items() if k in fields}
+        extra = {k: v for k, v in json_object.items() if k not in fields}
+        for key in sorted(set(extra) - KNOWN_UNUSED_KEYS):
+            logging.warning("bert_config: unknown key %r is kept but unused", key)
+        if "vocab_size" not in known:
+            from bert_tf.file_io import UserInputError
+
+            raise UserInputError("bert_config: required key 'vocab_size' is missing")
+        return cls(**known, extra=copy.deepcopy(extra))
+
+    @classmethod
+    def from_json_file(cls, json_file):
+        """Reads a `bert_config.json` (local or gs:// path)."""
+        from bert_tf import file_io
+
+        file_io.require_file(json_file, "bert_config_file")
+        with file_io.open_text(json_file) as f:
+            text = f.read()
+        try:
+            json_object = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise file_io.UserInputError(
+                f"bert_config_file={json_file!r} is not valid JSON: {e}"
+            ) from None
+        if not isinstance(json_object, dict):
+            raise file_io.UserInputError(
+                f"bert_config_file={json_file!r}: expected a JSON object"
+            )
+        return cls.from_dict(json_object)
+
+    def to_dict(self):
+        """All keys as in `bert_config.json`, unused ones included."""
+        output = {
+            f.name: copy.deepcopy(getattr(self, f.name))
+            for f in dataclasses.fields(self)
+            if f.name != "extra"
+        }
+        output.update(copy.deepcopy(self.extra))
+        return output
+
+    def to_json_string(self):
+        """Serializes as the original does: sorted keys, 2-space indent."""
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+
+    def to_json_file(self, json_file):
+        from bert_tf import file_io
+
+        with file_io.atomic_write(json_file) as f:
+            f.write(self.to_json_string())

@@ -1,0 +1,97 @@
+"""Strategy and precision selection for the runners.
+
+The original scripts ran on one device (CPU, one GPU) or a TPU through
+TPUEstimator. Here the same flags pick a `tf.distribute` strategy:
+`--use_tpu` gives TPUStrategy, a `TF_CONFIG` naming several workers gives
+MultiWorkerMirroredStrategy, several visible GPUs give MirroredStrategy, and
+otherwise the default strategy runs on the one device.
+"""
+
+import json
+import os
+
+import keras
+import tensorflow as tf
+from absl import logging
+
+from bert_tf import file_io
+
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+_POLICIES = {"fp32": "float32", "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}
+
+
+def _num_workers_in_tf_config():
+    tf_config = json.loads(os.environ.get("TF_CONFIG") or "{}")
+    cluster = tf_config.get("cluster", {})
+    return len(cluster.get("worker", [])) + len(cluster.get("chief", []))
+
+
+def get_strategy(
+    use_tpu=False, tpu_name=None, tpu_zone=None, gcp_project=None, master=None
+):
+    """The `tf.distribute.Strategy` the flags and the environment ask for."""
+    if use_tpu:
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(
+            tpu=tpu_name or master or "", zone=tpu_zone, project=gcp_project
+        )
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+        strategy = tf.distribute.TPUStrategy(resolver)
+    elif _num_workers_in_tf_config() > 1:
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    elif len(tf.config.list_logical_devices("GPU")) > 1:
+        strategy = tf.distribute.MirroredStrategy()
+    else:
+        strategy = tf.distribute.get_strategy()
+    logging.info(
+        "Running on %s with %d replica(s)",
+        type(strategy).__name__,
+        strategy.num_replicas_in_sync,
+    )
+    return strategy
+
+
+def is_chief(strategy):
+    """Whether this process writes checkpoints and result files."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return True
+    if resolver.task_type == "chief":
+        return True
+    has_chief = "chief" in resolver.cluster_spec().as_dict()
+    return resolver.task_type == "worker" and resolver.task_id == 0 and not has_chief
+
+
+def hardware_supports_bf16():
+    """True on TPUs, Ampere+ GPUs and CPUs with AVX-512 BF16 or AMX."""
+    if tf.config.list_logical_devices("TPU"):
+        return True
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        details = tf.config.experimental.get_device_details(gpus[0])
+        return details.get("compute_capability", (0, 0)) >= (8, 0)
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = f.read()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_precision(precision):
+    """Maps the `--precision` flag to fp32 / bf16 / fp16 on this machine."""
+    if precision not in PRECISIONS:
+        raise file_io.UserInputError(
+            f"--precision={precision!r}: expected one of {', '.join(PRECISIONS)}"
+        )
+    if precision == "auto":
+        precision = "bf16" if hardware_supports_bf16() else "fp32"
+    return precision
+
+
+def set_precision(precision):
+    """Sets the Keras dtype policy for models built afterwards."""
+    precision = resolve_precision(precision)
+    keras.mixed_precision.set_global_policy(_POLICIES[precision])
+    logging.info("Precision: %s (Keras policy %s)", precision, _POLICIES[precision])
+    return precision

@@ -1,0 +1,367 @@
+"""A TPUEstimator-style runner on Keras 3 and tf.distribute.
+
+What users of the original scripts rely on, kept:
+
+* `model_dir` holds `model.ckpt-<step>` every `save_checkpoints_steps` and at
+  the end of training, with the `checkpoint` state file and the 5 most recent
+  kept. Checkpoints carry the original TF1 names plus `X/adam_m`, `X/adam_v`
+  and `global_step`, so the original code can read them.
+* If `model_dir` has a checkpoint, training resumes from it (weights,
+  optimizer slots, step) and `init_checkpoint` is ignored; otherwise
+  `init_checkpoint` warm-starts the matching variables. Evaluation and
+  prediction read the latest checkpoint of `model_dir`, else
+  `init_checkpoint`.
+* `iterations_per_loop` steps run inside one call of a compiled function.
+* Batch sizes are global; the strategy splits them over replicas.
+
+Work is described by a `Task` (model, loss, metrics, predictions); one
+runner serves run_pretraining, run_classifier and run_squad.
+
+Not kept: TF1 `graph.pbtxt`, `.meta` graphs and event files.
+"""
+
+import dataclasses
+import math
+import os
+import time
+
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from bert_tf import checkpoints
+from bert_tf import distribution
+from bert_tf import file_io
+
+
+class Task:
+    """What a runner trains, evaluates and predicts. Subclass per script.
+
+    Losses follow one rule so that several replicas train exactly like one
+    device on the global batch: `loss` returns this replica's share, and the
+    sum of the shares over replicas is the loss of the global batch (use
+    `global_sum` for denominators).
+    """
+
+    def build_model(self):
+        """Returns a new bert_tf model (a `bert` encoder plus heads)."""
+        raise NotImplementedError
+
+    def create_optimizer(self, model):
+        """Returns the optimizer for `model` (training only)."""
+        raise NotImplementedError
+
+    def loss(self, outputs, features):
+        """This replica's share of the global-batch scalar loss."""
+        raise NotImplementedError
+
+    def metrics(self, outputs, features):
+        """{name: (numerator, denominator)} sums for this replica's batch."""
+        return {}
+
+    def predictions(self, outputs, features):
+        """{name: per-example tensor} written by predict()."""
+        return outputs
+
+
+def global_sum(value):
+    """Sum of `value` over all replicas (the value itself on one device)."""
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return value
+    return context.all_reduce(tf.distribute.ReduceOp.SUM, value)
+
+
+@dataclasses.dataclass
+class RunConfig:
+    """The RunConfig / TPUConfig settings the original scripts passed."""
+
+    model_dir: str
+    save_checkpoints_steps: int = 1000
+    keep_checkpoint_max: int = 5
+    iterations_per_loop: int = 1000
+    jit_compile: bool = False  # XLA for the training and eval steps
+
+
+def _format_duration(seconds):
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
+
+
+class Estimator:
+    """Trains, evaluates and predicts a `Task` with Estimator semantics.
+
+    Args:
+      task: a `Task`.
+      run_config: a `RunConfig`.
+      strategy: a `tf.distribute.Strategy`; default: the current one.
+      init_checkpoint: optional TF1 checkpoint to warm-start from when
+        `model_dir` has none.
+    """
+
+    def __init__(self, task, run_config, strategy=None, init_checkpoint=None):
+        self.task = task
+        self.config = run_config
+        self.strategy = strategy or tf.distribute.get_strategy()
+        self.init_checkpoint = init_checkpoint
+        self.model = None
+        self.optimizer = None
+        self._functions = {}
+        if distribution.is_chief(self.strategy):
+            file_io.makedirs(run_config.model_dir)
+
+    # --- Model state ------------------------------------------------------
+
+    def _ensure_model(self, with_optimizer):
+        with self.strategy.scope():
+            if self.model is None:
+                self.model = self.task.build_model()
+            if with_optimizer and self.optimizer is None:
+                self.optimizer = self.task.create_optimizer(self.model)
+                self.optimizer.build(self.model.trainable_variables)
+
+    def latest_checkpoint(self):
+        return tf.train.latest_checkpoint(self.config.model_dir)
+
+    def _restore(self, for_training):
+        """Latest checkpoint of model_dir, else init_checkpoint; the step."""
+        latest = self.latest_checkpoint()
+        with self.strategy.scope():
+            if latest:
+                report = checkpoints.load_tf1_checkpoint(
+                    self.model,
+                    latest,
+                    optimizer=self.optimizer if for_training else None,
+                )
+                logging.info("Restored %s", latest)
+                return report.global_step or 0
+            if self.init_checkpoint:
+                checkpoints.init_from_checkpoint(self.model, self.init_checkpoint)
+            else:
+                logging.info(
+                    "No checkpoint in %s and no init_checkpoint: starting from "
+                    "random initialization",
+                    self.config.model_dir,
+                )
+        return 0
+
+    def save(self, step):
+        """Writes `model.ckpt-<step>` (chief only) and prunes old ones."""
+        if not distribution.is_chief(self.strategy):
+            return None
+        prefix = os.path.join(self.config.model_dir, f"model.ckpt-{step}")
+        checkpoints.save_tf1_checkpoint(
+            self.model, prefix, optimizer=self.optimizer, global_step=step
+        )
+        kept = checkpoints.read_checkpoint_state(self.config.model_dir)
+        stale = kept[: -self.config.keep_checkpoint_max]
+        for basename in stale:
+            stale_prefix = os.path.join(self.config.model_dir, basename)
+            for path in tf.io.gfile.glob(stale_prefix + ".*"):
+                tf.io.gfile.remove(path)
+        if stale:
+            checkpoints.write_checkpoint_state(
+                self.config.model_dir, kept[-self.config.keep_checkpoint_max :]
+            )
+        logging.info("Saving checkpoints for %d into %s.", step, prefix)
+        return prefix
+
+    # --- Compiled functions -----------------------------------------------
+
+    def _distribute(self, dataset):
+        options = tf.data.Options()
+        # Every worker reads the same batches and keeps its slice of each,
+        # so N workers see exactly the global batches one worker would.
+        options.experimental_distribute.auto_shard_policy = (
+            tf.data.experimental.AutoShardPolicy.DATA
+        )
+        return self.strategy.experimental_distribute_dataset(
+            dataset.with_options(options)
+        )
+
+    def _train_loop_function(self):
+        if "train" in self._functions:
+            return self._functions["train"]
+        model, optimizer, task = self.model, self.optimizer, self.task
+
+        def step_fn(features):
+            with tf.GradientTape() as tape:
+                outputs = model(features, training=True)
+                loss = task.loss(outputs, features)
+            variables = model.trainable_variables
+            grads = tape.gradient(loss, variables)
+            optimizer.apply(grads, variables)
+            return loss
+
+        if self.config.jit_compile:
+            step_fn = tf.function(step_fn, jit_compile=True)
+
+        @tf.function
+        def train_loop(iterator, num_steps):
+            total = tf.constant(0.0)
+            for _ in tf.range(num_steps):
+                loss = self.strategy.run(step_fn, args=(next(iterator),))
+                total += self.strategy.reduce(
+                    tf.distribute.ReduceOp.SUM, loss, axis=None
+                )
+            return total / tf.cast(num_steps, tf.float32)
+
+        self._functions["train"] = train_loop
+        return train_loop
+
+    def _eval_function(self):
+        if "eval" in self._functions:
+            return self._functions["eval"]
+        model, task = self.model, self.task
+
+        def step_fn(features):
+            outputs = model(features, training=False)
+            sums = {
+                name: tf.stack([tf.cast(n, tf.float32), tf.cast(d, tf.float32)])
+                for name, (n, d) in task.metrics(outputs, features).items()
+            }
+            return task.loss(outputs, features), sums
+
+        if self.config.jit_compile:
+            step_fn = tf.function(step_fn, jit_compile=True)
+
+        @tf.function
+        def eval_step(iterator):
+            loss, sums = self.strategy.run(step_fn, args=(next(iterator),))
+            reduce = lambda x: self.strategy.reduce(
+                tf.distribute.ReduceOp.SUM, x, axis=None
+            )
+            return reduce(loss), tf.nest.map_structure(reduce, sums)
+
+        self._functions["eval"] = eval_step
+        return eval_step
+
+    # --- Public API -------------------------------------------------------
+
+    def train(self, input_fn, max_steps, batch_size=None):
+        """Trains until the global step reaches `max_steps`.
+
+        Args:
+          input_fn: callable returning a `tf.data.Dataset` of global
+            batches (repeating; `drop_remainder=True`).
+          max_steps: the final global step, as `estimator.train(max_steps=)`.
+          batch_size: global batch size, for the examples/s log.
+
+        Returns:
+          the global step reached.
+        """
+        self._ensure_model(with_optimizer=True)
+        step = self._restore(for_training=True)
+        if step >= max_steps:
+            logging.info("Skipping training since max_steps has already saved.")
+            return step
+        # Resume where the data left off, so a restarted run sees the same
+        # batches as an uninterrupted one (for a deterministic input_fn).
+        dataset = input_fn()
+        if step:
+            dataset = dataset.skip(step)
+        iterator = iter(self._distribute(dataset))
+        train_loop = self._train_loop_function()
+        cfg = self.config
+        start_step, start_time = step, time.time()
+        while step < max_steps:
+            next_save = (step // cfg.save_checkpoints_steps + 1) * cfg.save_checkpoints_steps
+            num_steps = min(cfg.iterations_per_loop, max_steps - step, next_save - step)
+            loop_start = time.time()
+            mean_loss = float(train_loop(iterator, tf.constant(num_steps)))
+            step += num_steps
+            if not math.isfinite(mean_loss):
+                raise FloatingPointError(
+                    f"loss is {mean_loss} at step {step}; if you changed the "
+                    "vocab, check vocab_size in bert_config.json"
+                )
+            self._log_progress(step, max_steps, num_steps, mean_loss,
+                               loop_start, start_step, start_time, batch_size)
+            if step % cfg.save_checkpoints_steps == 0 or step == max_steps:
+                self.save(step)
+        return step
+
+    def _log_progress(self, step, max_steps, num_steps, loss, loop_start,
+                      start_step, start_time, batch_size):
+        now = time.time()
+        steps_per_sec = num_steps / max(now - loop_start, 1e-9)
+        overall = (step - start_step) / max(now - start_time, 1e-9)
+        eta = (max_steps - step) / max(overall, 1e-9)
+        examples = (
+            f", examples/s = {steps_per_sec * batch_size:.1f}" if batch_size else ""
+        )
+        logging.info(
+            "step = %d/%d, loss = %.5f, steps/s = %.2f%s, ETA %s",
+            step, max_steps, loss, steps_per_sec, examples, _format_duration(eta),
+        )
+
+    def evaluate(self, input_fn, steps=None):
+        """Evaluates the latest checkpoint (else init_checkpoint).
+
+        Args:
+          input_fn: callable returning a `tf.data.Dataset` of global batches.
+          steps: number of batches, or None for the whole dataset.
+
+        Returns:
+          dict: each metric (sum of numerators / sum of denominators),
+          `loss` (mean of the per-batch loss) and `global_step`, as numpy
+          float32 / int64 like the Estimator's.
+        """
+        self._ensure_model(with_optimizer=False)
+        global_step = self._restore(for_training=False)
+        dataset = input_fn()
+        if steps is not None:
+            dataset = dataset.take(steps)
+        eval_step = self._eval_function()
+        iterator = iter(self._distribute(dataset))
+        losses, totals = [], {}
+        start = time.time()
+        while True:
+            try:
+                loss, sums = eval_step(iterator)
+            except (StopIteration, tf.errors.OutOfRangeError):
+                break
+            losses.append(float(loss))
+            for name, value in sums.items():
+                totals[name] = totals.get(name, 0.0) + np.asarray(value, np.float64)
+            if len(losses) % 100 == 0:
+                logging.info(
+                    "Evaluation [%d/%s], %.1f batches/s",
+                    len(losses), steps or "?", len(losses) / (time.time() - start),
+                )
+        results = {
+            name: np.float32(n / d if d else 0.0) for name, (n, d) in totals.items()
+        }
+        results["loss"] = np.float32(np.mean(losses) if losses else 0.0)
+        results["global_step"] = np.int64(global_step)
+        return results
+
+    def predict(self, input_fn):
+        """Yields one dict of numpy values per example, in input order."""
+        self._ensure_model(with_optimizer=False)
+        self._restore(for_training=False)
+        model, task = self.model, self.task
+
+        @tf.function
+        def predict_step(features):
+            outputs = model(features, training=False)
+            return task.predictions(outputs, features)
+
+        for features in input_fn():
+            batch = {k: np.asarray(v) for k, v in predict_step(features).items()}
+            size = len(next(iter(batch.values())))
+            for i in range(size):
+                yield {k: v[i] for k, v in batch.items()}
+
+
+def write_eval_results(path, results, chief=True):
+    """Writes `eval_results.txt` as the original: sorted `key = value` lines."""
+    logging.info("***** Eval results *****")
+    lines = []
+    for key in sorted(results):
+        logging.info("  %s = %s", key, str(results[key]))
+        lines.append(f"{key} = {results[key]!s}\n")
+    if chief:
+        with file_io.atomic_write(path) as f:
+            f.write("".join(lines))

@@ -1,0 +1,92 @@
+"""SelfAttention: BERT's multi-head self-attention block.
+
+Replaces `modeling.attention_layer` of google-research/bert (self-attention
+only: the original's cross-attention arguments are never used by BERT).
+Sublayers echo the TF1 scopes `attention/self/{query,key,value}`.
+"""
+
+import math
+
+import keras
+from keras import ops
+
+# B=batch, F=from (query) length, T=to (key) length, N=heads, D=head size,
+# H=N*D hidden size.
+
+
+@keras.saving.register_keras_serializable(package="bert_tf")
+class SelfAttention(keras.layers.Layer):
+    """Scaled dot-product attention over N heads, with the original's mask.
+
+    `call(x, attention_mask_adder)` takes x [B, S, H] and the additive mask
+    [B, 1, 1, T] (0 for real keys, -10000 for padding) and returns the
+    context [B, S, H], heads concatenated in head-major order. Scores are
+    scaled after the matmul and the softmax runs in float32.
+    """
+
+    def __init__(
+        self,
+        num_attention_heads,
+        hidden_size,
+        dropout_rate,
+        initializer_range,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if hidden_size % num_attention_heads != 0:
+            raise ValueError(
+                f"hidden_size ({hidden_size}) is not a multiple of "
+                f"num_attention_heads ({num_attention_heads})"
+            )
+        self.num_attention_heads = num_attention_heads
+        self.hidden_size = hidden_size
+        self.dropout_rate = dropout_rate
+        self.initializer_range = initializer_range
+        self.head_size = hidden_size // num_attention_heads
+
+    def build(self, input_shape=None):
+        def projection(name):
+            dense = keras.layers.Dense(
+                self.hidden_size,
+                kernel_initializer=keras.initializers.TruncatedNormal(
+                    stddev=self.initializer_range
+                ),
+                dtype=self.dtype_policy,
+                name=name,
+            )
+            dense.build((None, None, self.hidden_size))
+            return dense
+
+        self.query = projection("query")
+        self.key = projection("key")
+        self.value = projection("value")
+        self.dropout = keras.layers.Dropout(
+            self.dropout_rate, dtype=self.dtype_policy
+        )
+        self.built = True
+
+    def call(self, x, attention_mask_adder, training=None):
+        batch_size, seq_length = ops.shape(x)[0], ops.shape(x)[1]
+        heads = (batch_size, seq_length, self.num_attention_heads, self.head_size)
+        query = ops.reshape(self.query(x), heads)  # [B, F, N, D]
+        key = ops.reshape(self.key(x), heads)  # [B, T, N, D]
+        value = ops.reshape(self.value(x), heads)  # [B, T, N, D]
+
+        scores = ops.einsum("bfnd,btnd->bnft", query, key)  # [B, N, F, T]
+        scores = ops.cast(scores, "float32") * (1.0 / math.sqrt(self.head_size))
+        scores = scores + ops.cast(attention_mask_adder, "float32")
+        probs = ops.softmax(scores, axis=-1)
+        probs = self.dropout(ops.cast(probs, self.compute_dtype), training=training)
+
+        context = ops.einsum("bnft,btnd->bfnd", probs, value)  # [B, F, N, D]
+        return ops.reshape(context, (batch_size, seq_length, self.hidden_size))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            num_attention_heads=self.num_attention_heads,
+            hidden_size=self.hidden_size,
+            dropout_rate=self.dropout_rate,
+            initializer_range=self.initializer_range,
+        )
+        return config

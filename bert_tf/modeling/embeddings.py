@@ -1,0 +1,94 @@
+"""BertEmbeddings: word + token type + position tables, LayerNorm, dropout.
+
+Replaces `modeling.embedding_lookup` and `modeling.embedding_postprocessor`
+of google-research/bert. Variables echo the TF1 scope `bert/embeddings`.
+"""
+
+import keras
+from keras import ops
+
+# B=batch, S=sequence length, H=hidden size, V=vocab size.
+
+
+@keras.saving.register_keras_serializable(package="bert_tf")
+class BertEmbeddings(keras.layers.Layer):
+    """Sum of the three embeddings, then LayerNorm and dropout.
+
+    The sum is taken in the original's order (word + token type, then
+    position), positions are always 0..S-1 (padding included), and the token
+    type embedding is a lookup, which gives the same values as the original's
+    one-hot matmul.
+    """
+
+    def __init__(
+        self,
+        vocab_size,
+        hidden_size,
+        type_vocab_size,
+        max_position_embeddings,
+        dropout_rate,
+        initializer_range,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.vocab_size = vocab_size
+        self.hidden_size = hidden_size
+        self.type_vocab_size = type_vocab_size
+        self.max_position_embeddings = max_position_embeddings
+        self.dropout_rate = dropout_rate
+        self.initializer_range = initializer_range
+
+    def build(self, input_shape=None):
+        init = keras.initializers.TruncatedNormal(stddev=self.initializer_range)
+        self.word_embeddings = self.add_weight(
+            name="word_embeddings",
+            shape=(self.vocab_size, self.hidden_size),
+            initializer=init,
+        )
+        self.token_type_embeddings = self.add_weight(
+            name="token_type_embeddings",
+            shape=(self.type_vocab_size, self.hidden_size),
+            initializer=init,
+        )
+        self.position_embeddings = self.add_weight(
+            name="position_embeddings",
+            shape=(self.max_position_embeddings, self.hidden_size),
+            initializer=init,
+        )
+        self.layer_norm = keras.layers.LayerNormalization(
+            epsilon=1e-12, dtype=self.dtype_policy, name="LayerNorm"
+        )
+        self.layer_norm.build((None, None, self.hidden_size))
+        self.dropout = keras.layers.Dropout(
+            self.dropout_rate, dtype=self.dtype_policy
+        )
+        self.built = True
+
+    def call(self, input_ids, segment_ids, training=None):
+        seq_length = input_ids.shape[1]
+        if seq_length is not None and seq_length > self.max_position_embeddings:
+            raise ValueError(
+                f"sequence length {seq_length} is longer than "
+                f"max_position_embeddings={self.max_position_embeddings} "
+                "of bert_config.json"
+            )
+        word = ops.take(self.word_embeddings, input_ids, axis=0)  # [B, S, H]
+        token_type = ops.take(self.token_type_embeddings, segment_ids, axis=0)
+        positions = self.position_embeddings[: ops.shape(input_ids)[1]]  # [S, H]
+        embeddings = word + token_type
+        embeddings = embeddings + ops.expand_dims(positions, 0)
+        embeddings = ops.cast(embeddings, self.compute_dtype)
+        embeddings = self.layer_norm(embeddings)
+        return self.dropout(embeddings, training=training)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            vocab_size=self.vocab_size,
+            hidden_size=self.hidden_size,
+            type_vocab_size=self.type_vocab_size,
+            max_position_embeddings=self.max_position_embeddings,
+            dropout_rate=self.dropout_rate,
+            initializer_range=self.initializer_range,
+        )
+        return config

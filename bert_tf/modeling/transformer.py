@@ -1,0 +1,118 @@
+"""TransformerLayer: one block of the BERT encoder (post-LayerNorm).
+
+Replaces the body of the loop in `modeling.transformer_model` of
+google-research/bert. Sublayer names echo the TF1 scopes of `layer_<i>`:
+`attention/self` -> `attention`, `attention/output/dense` ->
+`attention_output_dense`, `attention/output/LayerNorm` ->
+`attention_layer_norm`, `intermediate/dense` -> `intermediate_dense`,
+`output/dense` -> `output_dense`, `output/LayerNorm` -> `output_layer_norm`.
+"""
+
+import keras
+
+from bert_tf.modeling import activations
+from bert_tf.modeling import attention
+
+
+@keras.saving.register_keras_serializable(package="bert_tf")
+class TransformerLayer(keras.layers.Layer):
+    """Self-attention, add & norm, feed-forward, add & norm.
+
+    `call(x, attention_mask_adder)` maps [B, S, H] to [B, S, H]. Dropout is
+    applied after each projection back to H and on the attention
+    probabilities, only when `training=True`.
+    """
+
+    def __init__(
+        self,
+        hidden_size,
+        num_attention_heads,
+        intermediate_size,
+        hidden_act,
+        hidden_dropout_prob,
+        attention_probs_dropout_prob,
+        initializer_range,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.hidden_size = hidden_size
+        self.num_attention_heads = num_attention_heads
+        self.intermediate_size = intermediate_size
+        self.hidden_act = hidden_act
+        self.hidden_dropout_prob = hidden_dropout_prob
+        self.attention_probs_dropout_prob = attention_probs_dropout_prob
+        self.initializer_range = initializer_range
+
+    def build(self, input_shape=None):
+        hidden_shape = (None, None, self.hidden_size)
+
+        def dense(units, name, activation=None):
+            layer = keras.layers.Dense(
+                units,
+                activation=activation,
+                kernel_initializer=keras.initializers.TruncatedNormal(
+                    stddev=self.initializer_range
+                ),
+                dtype=self.dtype_policy,
+                name=name,
+            )
+            return layer
+
+        def layer_norm(name):
+            layer = keras.layers.LayerNormalization(
+                epsilon=1e-12, dtype=self.dtype_policy, name=name
+            )
+            layer.build(hidden_shape)
+            return layer
+
+        self.attention = attention.SelfAttention(
+            num_attention_heads=self.num_attention_heads,
+            hidden_size=self.hidden_size,
+            dropout_rate=self.attention_probs_dropout_prob,
+            initializer_range=self.initializer_range,
+            dtype=self.dtype_policy,
+            name="attention",
+        )
+        self.attention.build(hidden_shape)
+        self.attention_output_dense = dense(
+            self.hidden_size, "attention_output_dense"
+        )
+        self.attention_output_dense.build(hidden_shape)
+        self.attention_layer_norm = layer_norm("attention_layer_norm")
+        self.intermediate_dense = dense(
+            self.intermediate_size,
+            "intermediate_dense",
+            activations.get_activation(self.hidden_act),
+        )
+        self.intermediate_dense.build(hidden_shape)
+        self.output_dense = dense(self.hidden_size, "output_dense")
+        self.output_dense.build((None, None, self.intermediate_size))
+        self.output_layer_norm = layer_norm("output_layer_norm")
+        self.dropout = keras.layers.Dropout(
+            self.hidden_dropout_prob, dtype=self.dtype_policy
+        )
+        self.built = True
+
+    def call(self, x, attention_mask_adder, training=None):
+        context = self.attention(x, attention_mask_adder, training=training)
+        attention_output = self.attention_output_dense(context)
+        attention_output = self.dropout(attention_output, training=training)
+        attention_output = self.attention_layer_norm(attention_output + x)
+
+        intermediate = self.intermediate_dense(attention_output)
+        layer_output = self.output_dense(intermediate)
+        layer_output = self.dropout(layer_output, training=training)
+        return self.output_layer_norm(layer_output + attention_output)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            hidden_size=self.hidden_size,
+            num_attention_heads=self.num_attention_heads,
+            intermediate_size=self.intermediate_size,
+            hidden_act=self.hidden_act,
+            hidden_dropout_prob=self.hidden_dropout_prob,
+            attention_probs_dropout_prob=self.attention_probs_dropout_prob,
+            initializer_range=self.initializer_range,
+        )
+        return config

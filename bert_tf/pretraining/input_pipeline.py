@@ -1,0 +1,96 @@
+"""tf.data input for run_pretraining, as the original `input_fn_builder`.
+
+Training: the file list repeats and is shuffled, up to 4 files are read
+interleaved, examples pass a 100-element shuffle buffer and are batched with
+`drop_remainder=True`. Evaluation reads the files in order, repeating.
+int64 features are cast to int32 after parsing.
+
+With `seed` set, the shuffles are seeded and the interleave is
+deterministic, so a restarted run sees the same batches (the original was
+never deterministic).
+"""
+
+import tensorflow as tf
+
+from bert_tf import file_io
+from bert_tf.pretraining import tfrecords
+
+
+def decode_record(record, name_to_features):
+    """Parses one serialized Example; int64 -> int32 ("TPU only supports int32")."""
+    example = tf.io.parse_single_example(record, name_to_features)
+    return {
+        name: tf.cast(t, tf.int32) if t.dtype == tf.int64 else t
+        for name, t in example.items()
+    }
+
+
+def check_record_lengths(input_files, max_seq_length, max_predictions_per_seq):
+    """Fails clearly when the TFRecords were made with other lengths.
+
+    Raises:
+      UserInputError: naming the flag, its value and the file's value.
+    """
+    first = input_files[0]
+    try:
+        record = next(iter(tf.data.TFRecordDataset(first).take(1)), None)
+    except tf.errors.OpError as e:
+        raise file_io.UserInputError(
+            f"--input_file: cannot read {first} as TFRecord ({e.message})"
+        ) from None
+    if record is None:
+        raise file_io.UserInputError(f"--input_file: {first} holds no examples")
+    example = tf.train.Example.FromString(record.numpy())
+    feature = example.features.feature
+    for flag, value, name in (
+        ("max_seq_length", max_seq_length, "input_ids"),
+        ("max_predictions_per_seq", max_predictions_per_seq, "masked_lm_positions"),
+    ):
+        if name not in feature:
+            raise file_io.UserInputError(
+                f"--input_file: {first} has no feature {name!r}; is it "
+                "create_pretraining_data.py output?"
+            )
+        found = len(feature[name].int64_list.value)
+        if found != value:
+            raise file_io.UserInputError(
+                f"--{flag}={value} but {first} was written with {flag}={found} "
+                f"({name} has {found} values); pass --{flag}={found}"
+            )
+
+
+def input_fn_builder(
+    input_files,
+    max_seq_length,
+    max_predictions_per_seq,
+    is_training,
+    batch_size,
+    num_cpu_threads=4,
+    seed=None,
+):
+    """Returns `input_fn()` -> Dataset of dicts of [batch_size, ...] tensors."""
+    name_to_features = tfrecords.feature_spec(max_seq_length, max_predictions_per_seq)
+    deterministic = seed is not None
+
+    def input_fn():
+        if is_training:
+            files = tf.data.Dataset.from_tensor_slices(tf.constant(input_files))
+            files = files.repeat().shuffle(buffer_size=len(input_files), seed=seed)
+            d = files.interleave(
+                tf.data.TFRecordDataset,
+                cycle_length=min(num_cpu_threads, len(input_files)),
+                num_parallel_calls=tf.data.AUTOTUNE,
+                deterministic=deterministic,
+            )
+            d = d.shuffle(buffer_size=100, seed=seed)
+        else:
+            d = tf.data.TFRecordDataset(input_files).repeat()
+        d = d.map(
+            lambda record: decode_record(record, name_to_features),
+            num_parallel_calls=tf.data.AUTOTUNE,
+            deterministic=deterministic or not is_training,
+        )
+        d = d.batch(batch_size, drop_remainder=True)
+        return d.prefetch(tf.data.AUTOTUNE)
+
+    return input_fn

@@ -1,0 +1,74 @@
+"""The pretraining task: masked LM + next sentence, as run_pretraining.py.
+
+Losses and metrics are the original `model_fn`'s. The loss is split over
+replicas so that their sum is exactly the global-batch loss: the masked-LM
+denominator `sum(weights) + 1e-5` and the NSP batch size are summed over all
+replicas first.
+"""
+
+import dataclasses
+
+import tensorflow as tf
+
+from bert_tf import checkpoints
+from bert_tf import estimator
+from bert_tf import optimization
+from bert_tf.modeling import BertPretrainingModel
+
+
+@dataclasses.dataclass
+class PretrainingTask(estimator.Task):
+    """MLM + NSP on create_pretraining_data.py's TFRecords."""
+
+    bert_config: object
+    learning_rate: float = 5e-5
+    num_train_steps: int = 100000
+    num_warmup_steps: int = 10000
+    optimizer_type: str = "adamw"
+    gradient_accumulation_steps: int = 1
+
+    def build_model(self):
+        return BertPretrainingModel(self.bert_config)
+
+    def create_optimizer(self, model):
+        return optimization.create_optimizer(
+            self.learning_rate,
+            self.num_train_steps,
+            self.num_warmup_steps,
+            optimizer_type=self.optimizer_type,
+            variable_names=checkpoints.keras_path_to_tf1_name(model),
+            gradient_accumulation_steps=self.gradient_accumulation_steps,
+        )
+
+    def loss(self, outputs, features):
+        weights = tf.reshape(tf.cast(features["masked_lm_weights"], tf.float32), [-1])
+        mlm_numerator = tf.reduce_sum(weights * outputs["masked_lm_example_loss"])
+        mlm_denominator = estimator.global_sum(tf.reduce_sum(weights)) + 1e-5
+        nsp_losses = outputs["next_sentence_example_loss"]
+        batch_size = estimator.global_sum(tf.cast(tf.size(nsp_losses), tf.float32))
+        return (
+            mlm_numerator / mlm_denominator
+            + tf.reduce_sum(nsp_losses) / batch_size
+        )
+
+    def metrics(self, outputs, features):
+        weights = tf.reshape(tf.cast(features["masked_lm_weights"], tf.float32), [-1])
+        mlm_ids = tf.reshape(features["masked_lm_ids"], [-1])
+        mlm_predictions = tf.argmax(outputs["masked_lm_log_probs"], -1, tf.int32)
+        mlm_correct = tf.cast(tf.equal(mlm_predictions, mlm_ids), tf.float32)
+        nsp_labels = tf.reshape(features["next_sentence_labels"], [-1])
+        nsp_predictions = tf.argmax(outputs["next_sentence_log_probs"], -1, tf.int32)
+        nsp_correct = tf.cast(tf.equal(nsp_predictions, nsp_labels), tf.float32)
+        nsp_count = tf.cast(tf.size(nsp_labels), tf.float32)
+        return {
+            "masked_lm_accuracy": (tf.reduce_sum(weights * mlm_correct), tf.reduce_sum(weights)),
+            "masked_lm_loss": (
+                tf.reduce_sum(weights * outputs["masked_lm_example_loss"]),
+                tf.reduce_sum(weights),
+            ),
+            "next_sentence_accuracy": (tf.reduce_sum(nsp_correct), nsp_count),
+            "next_sentence_loss": (
+                tf.reduce_sum(outputs["next_sentence_example_loss"]),
+                nsp_count,
+            ),
+        }

@@ -1,0 +1,1 @@
+"""SQuAD (run_squad.py): the span model."""

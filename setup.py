@@ -1,0 +1,27 @@
+"""Installs the `bert_tf` package. Metadata only; no code runs here."""
+
+import setuptools
+
+setuptools.setup(
+    name="bert_tf",
+    version="0.1.0",
+    description=(
+        "Google's BERT on TensorFlow 2 / Keras 3: the original scripts, flags, "
+        "data files and checkpoints."
+    ),
+    packages=setuptools.find_packages(include=["bert_tf", "bert_tf.*"]),
+    python_requires=">=3.10",
+    # Lower bounds are the versions the test suite runs against.
+    install_requires=[
+        "tensorflow>=2.21.0",
+        "tensorflow-text>=2.21.1",
+        "keras>=3.15.1",
+        "absl-py>=2.1.0",
+        "numpy",
+    ],
+    extras_require={
+        "test": ["pytest>=8", "nbclient>=0.10", "nbformat>=5.10", "ipykernel>=6.29"],
+        # The peer that benchmarks/ measures against; never imported by bert_tf.
+        "bench": ["keras-hub>=0.32.0"],
+    },
+)

@@ -1,0 +1,53 @@
+"""Builds small run_pretraining inputs from the tiny-model golden batch."""
+
+import json
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from tests.conftest import testdata
+
+INT_FEATURES = (
+    "input_ids",
+    "input_mask",
+    "segment_ids",
+    "masked_lm_positions",
+    "masked_lm_ids",
+    "next_sentence_labels",
+)
+
+
+def golden_batch():
+    return dict(np.load(testdata("tiny_model", "golden_outputs.npz")))
+
+
+def write_golden_batch(path, repeat=1):
+    """The 3 golden examples (seq 16, 5 predictions) as a TFRecord file."""
+    golden = golden_batch()
+    with tf.io.TFRecordWriter(path) as writer:
+        for _ in range(repeat):
+            for i in range(3):
+                feature = {
+                    k: tf.train.Feature(
+                        int64_list=tf.train.Int64List(value=golden[k][i].reshape(-1))
+                    )
+                    for k in INT_FEATURES
+                }
+                feature["masked_lm_weights"] = tf.train.Feature(
+                    float_list=tf.train.FloatList(value=golden["masked_lm_weights"][i])
+                )
+                example = tf.train.Example(features=tf.train.Features(feature=feature))
+                writer.write(example.SerializeToString())
+    return path
+
+
+def tiny_config_without_dropout(directory):
+    """The tiny model's config with dropout 0, so training = eval math."""
+    with open(testdata("tiny_model", "bert_config.json")) as f:
+        config = json.load(f)
+    config.update(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    path = os.path.join(directory, "bert_config.json")
+    with open(path, "w") as f:
+        json.dump(config, f)
+    return path

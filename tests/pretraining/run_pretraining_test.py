@@ -1,0 +1,153 @@
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from bert_tf import estimator
+from bert_tf.config import BertConfig
+from bert_tf.file_io import UserInputError
+from bert_tf.pretraining.task import PretrainingTask
+from bert_tf.pretraining import input_pipeline
+from bert_tf.pretraining import run as run_lib
+from tests.conftest import testdata
+from tests.pretraining import pretraining_helpers as helpers
+
+TINY_CKPT = testdata("tiny_model", "bert_model.ckpt")
+
+
+def _params(tmp_path, **overrides):
+    os.makedirs(tmp_path, exist_ok=True)
+    data = helpers.write_golden_batch(str(tmp_path / "batch.tfrecord"))
+    params = dict(
+        bert_config_file=helpers.tiny_config_without_dropout(str(tmp_path)),
+        input_file=data,
+        output_dir=str(tmp_path / "model"),
+        init_checkpoint=TINY_CKPT,
+        max_seq_length=16,
+        max_predictions_per_seq=5,
+        train_batch_size=3,
+        eval_batch_size=3,
+        num_train_steps=1,
+        num_warmup_steps=0,
+        max_eval_steps=1,
+        learning_rate=1e-3,
+        precision="fp32",
+        random_seed=1,
+    )
+    params.update(overrides)
+    return run_lib.PretrainingParams(**params)
+
+
+def test_eval_matches_reference_metrics(tmp_path):
+    golden = helpers.golden_batch()
+    results = run_lib.run(_params(tmp_path, do_eval=True))
+    # No checkpoint in output_dir: evaluates the init_checkpoint, step 0.
+    assert results["global_step"] == 0
+    np.testing.assert_allclose(results["loss"], golden["total_loss"], atol=2e-5)
+    expected = {  # run_pretraining's metric_fn on this batch (fixture sidecar)
+        "masked_lm_accuracy": 0.0,
+        "masked_lm_loss": 10.279390335083008,
+        "next_sentence_accuracy": 0.6666666865348816,
+        "next_sentence_loss": 0.6907088160514832,
+    }
+    for key, value in expected.items():
+        np.testing.assert_allclose(results[key], value, atol=2e-5)
+    with open(tmp_path / "model" / "eval_results.txt") as f:
+        lines = f.read().splitlines()
+    assert [line.split(" = ")[0] for line in lines] == [
+        "global_step",
+        "loss",
+        "masked_lm_accuracy",
+        "masked_lm_loss",
+        "next_sentence_accuracy",
+        "next_sentence_loss",
+    ]
+    assert lines[0] == "global_step = 0"
+
+
+def test_one_training_step_loss_and_checkpoint_names(tmp_path, caplog):
+    # The exact golden batch, through the runner's compiled training loop.
+    golden = helpers.golden_batch()
+    config = BertConfig.from_json_file(helpers.tiny_config_without_dropout(str(tmp_path)))
+    task = PretrainingTask(config, learning_rate=1e-3, num_train_steps=1, num_warmup_steps=0)
+    runner = estimator.Estimator(
+        task, estimator.RunConfig(str(tmp_path / "model")), init_checkpoint=TINY_CKPT
+    )
+    features = {k: golden[k] for k in helpers.INT_FEATURES + ("masked_lm_weights",)}
+    with caplog.at_level("INFO"):
+        runner.train(lambda: tf.data.Dataset.from_tensors(features).repeat(), max_steps=1)
+    # The loop logs the mean loss of its steps; one step here.
+    logged = [r.getMessage() for r in caplog.records if r.getMessage().startswith("step = 1/1")]
+    loss = float(logged[0].split("loss = ")[1].split(",")[0])
+    np.testing.assert_allclose(loss, golden["total_loss"], atol=2e-5)
+
+    prefix = str(tmp_path / "model" / "model.ckpt-1")
+    names = [n for n, _ in tf.train.list_variables(prefix)]
+    model_names = [n for n, _ in tf.train.list_variables(TINY_CKPT) if n != "global_step"]
+    expected = set(model_names) | {"global_step"}
+    expected |= {f"{n}/{slot}" for n in model_names for slot in ("adam_m", "adam_v")}
+    assert set(names) == expected
+    assert tf.train.load_checkpoint(prefix).get_tensor("global_step") == 1
+    assert tf.train.latest_checkpoint(str(tmp_path / "model")) == prefix
+
+
+def _train(tmp_path, model_dir, stop_at, data):
+    """Trains toward step 4, stopping at `stop_at` as a killed run would."""
+    tf.keras.utils.set_random_seed(1)
+    config = BertConfig.from_json_file(helpers.tiny_config_without_dropout(str(tmp_path)))
+    task = PretrainingTask(config, learning_rate=1e-3, num_train_steps=4, num_warmup_steps=1)
+    runner = estimator.Estimator(
+        task,
+        estimator.RunConfig(str(model_dir), save_checkpoints_steps=2),
+        init_checkpoint=TINY_CKPT,
+    )
+    input_fn = input_pipeline.input_fn_builder(
+        [data], 16, 5, is_training=True, batch_size=2, seed=3
+    )
+    return runner.train(input_fn, max_steps=stop_at)
+
+
+def test_resume_matches_an_uninterrupted_run(tmp_path):
+    data = helpers.write_golden_batch(str(tmp_path / "batch.tfrecord"), repeat=2)
+    assert _train(tmp_path, tmp_path / "straight", 4, data) == 4
+    assert _train(tmp_path, tmp_path / "resumed", 2, data) == 2
+    # The second run restores step 2 (weights, slots, data position).
+    assert _train(tmp_path, tmp_path / "resumed", 4, data) == 4
+    a = tf.train.load_checkpoint(str(tmp_path / "straight" / "model.ckpt-4"))
+    b = tf.train.load_checkpoint(str(tmp_path / "resumed" / "model.ckpt-4"))
+    for name in a.get_variable_to_shape_map():
+        np.testing.assert_array_equal(a.get_tensor(name), b.get_tensor(name), err_msg=name)
+
+
+def test_keeps_the_five_most_recent_checkpoints(tmp_path):
+    run_lib.run(_params(tmp_path, do_train=True, num_train_steps=7,
+                        save_checkpoints_steps=1, iterations_per_loop=3))
+    state = tf.train.get_checkpoint_state(str(tmp_path / "model"))
+    kept = [os.path.basename(p) for p in state.all_model_checkpoint_paths]
+    assert kept == [f"model.ckpt-{s}" for s in range(3, 8)]
+    indexes = sorted(p for p in os.listdir(tmp_path / "model") if p.endswith(".index"))
+    assert indexes == sorted(f"model.ckpt-{s}.index" for s in range(3, 8))
+
+
+def test_bad_input(tmp_path):
+    with pytest.raises(UserInputError, match="At least one of `do_train` or `do_eval`"):
+        run_lib.run(_params(tmp_path))
+    with pytest.raises(UserInputError, match=r"--input_file='nothing\*' matches no file"):
+        run_lib.run(_params(tmp_path, do_train=True, input_file="nothing*"))
+    with pytest.raises(
+        UserInputError,
+        match=r"--max_seq_length=32 but .*batch.tfrecord was written with "
+        r"max_seq_length=16",
+    ):
+        run_lib.run(_params(tmp_path, do_train=True, max_seq_length=32))
+    with pytest.raises(UserInputError, match=r"--max_predictions_per_seq=20 but .*=5"):
+        run_lib.run(_params(tmp_path, do_train=True, max_predictions_per_seq=20))
+    with pytest.raises(UserInputError, match="only trained up to sequence length 64"):
+        run_lib.run(_params(tmp_path, do_train=True, max_seq_length=128))
+    config = tmp_path / "big_vocab.json"
+    config.write_text('{"vocab_size": 300, "hidden_size": 32, "num_hidden_layers": 2, '
+                      '"num_attention_heads": 4, "intermediate_size": 37, '
+                      '"max_position_embeddings": 64, "type_vocab_size": 2}')
+    with pytest.raises(UserInputError, match="bert_config.json says 300 .* has 262 rows"):
+        run_lib.run(_params(tmp_path, do_train=True, bert_config_file=str(config)))
