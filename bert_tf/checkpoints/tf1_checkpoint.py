@@ -235,12 +235,17 @@ def checkpoint_tensors(model, optimizer=None, global_step=None):
     for name, variable in tf1_variable_map.variable_map(model):
         tensors[name] = np.asarray(variable.numpy())
         if optimizer is not None and variable.trainable:
-            slots = optimizer.slot_variables(variable)
-            if slots:
+            slots = {
+                k: np.asarray(v.numpy())
+                for k, v in optimizer.slot_variables(variable).items()
+            }
+            # The original created slots only for variables with a gradient
+            # (e.g. no pooler slots for SQuAD); keep restored ones too.
+            if optimizer.received_gradient(variable) or any(
+                s.any() for s in slots.values()
+            ):
                 for slot_name in SLOT_NAMES:
-                    tensors[f"{name}/{slot_name}"] = np.asarray(
-                        slots[slot_name].numpy()
-                    )
+                    tensors[f"{name}/{slot_name}"] = slots[slot_name]
     if global_step is None and optimizer is not None:
         global_step = int(optimizer.iterations.numpy())
     if global_step is not None:
@@ -261,7 +266,8 @@ def save_tf1_checkpoint(
       model: a bert_tf model (see `load_tf1_checkpoint`).
       prefix: e.g. `output_dir/model.ckpt-1000`.
       optimizer: optional; adds `X/adam_m`, `X/adam_v` for each trainable
-        variable that has slots, and `global_step` from its iterations.
+        variable that received a gradient or has non-zero slots, and
+        `global_step` from its iterations.
       global_step: optional int written as the int64 `global_step`.
 
     Returns:

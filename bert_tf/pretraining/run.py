@@ -73,25 +73,26 @@ def validate(params):
                 f"--{flag}={getattr(params, flag)}: expected a positive integer"
             )
     input_files = file_io.expand_patterns(params.input_file, "--input_file")
-    input_pipeline.check_record_lengths(
-        input_files, params.max_seq_length, params.max_predictions_per_seq
-    )
     return config, input_files
 
 
 def run(params):
     """Runs training and/or evaluation; returns the eval results or None."""
     config, input_files = validate(params)
+    # Before any other TensorFlow op: multi-worker collectives are
+    # configured at program start.
+    strategy = distribution.get_strategy(
+        params.use_tpu, params.tpu_name, params.tpu_zone, params.gcp_project,
+        params.master,
+    )
+    input_pipeline.check_record_lengths(
+        input_files, params.max_seq_length, params.max_predictions_per_seq
+    )
     if params.random_seed is not None:
         tf.keras.utils.set_random_seed(params.random_seed)
     logging.info("*** Input Files ***")
     for input_file in input_files:
         logging.info("  %s", input_file)
-
-    strategy = distribution.get_strategy(
-        params.use_tpu, params.tpu_name, params.tpu_zone, params.gcp_project,
-        params.master,
-    )
     distribution.set_precision(params.precision)
     task = task_lib.PretrainingTask(
         bert_config=config,

@@ -15,6 +15,8 @@ from bert_tf.config import BertConfig
 from bert_tf.file_io import UserInputError
 from bert_tf.modeling import BertModel
 from bert_tf.modeling import BertPretrainingModel
+from bert_tf.optimization import create_optimizer
+from bert_tf.squad.model import BertSpanModel
 from tests.conftest import testdata
 
 TINY_CKPT = testdata("tiny_model", "bert_model.ckpt")
@@ -49,6 +51,26 @@ def test_round_trip_is_byte_identical(config, tmp_path):
         "checkpoint",
     ]
     assert tf.train.latest_checkpoint(str(tmp_path)) == prefix
+
+
+@pytest.mark.parametrize(
+    "fixture, build",
+    [
+        ("tiny_classifier/model.ckpt-4", lambda c: BertClassifier(c, num_labels=3)),
+        # No pooler slots: the SQuAD loss gives the pooler no gradient.
+        ("tiny_squad/model.ckpt-3", BertSpanModel),
+    ],
+)
+def test_fine_tuned_round_trip_with_optimizer_slots(fixture, build, config, tmp_path):
+    model = build(config)
+    optimizer = create_optimizer(1e-3, num_train_steps=10, num_warmup_steps=1)
+    report = load_tf1_checkpoint(model, testdata(*fixture.split("/")), optimizer)
+    assert report.unused == []
+    assert int(optimizer.iterations.numpy()) == report.global_step
+    prefix = save_tf1_checkpoint(
+        model, str(tmp_path / fixture.split("/")[1]), optimizer=optimizer
+    )
+    _assert_same_checkpoints(testdata(*fixture.split("/")), prefix)
 
 
 def test_names_are_the_originals_for_every_layer(config):
