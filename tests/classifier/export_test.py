@@ -1,0 +1,107 @@
+import itertools
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from bert_tf.checkpoints import load_tf1_checkpoint
+from bert_tf.classifier import export
+from bert_tf.classifier import features
+from bert_tf.classifier import processors
+from bert_tf.classifier.model import BertClassifier
+from bert_tf.config import BertConfig
+from bert_tf.graph_tokenizer import GraphTokenizer
+from bert_tf.tokenization import FullTokenizer
+from tests.conftest import testdata
+
+LABELS = ["contradiction", "entailment", "neutral"]
+
+
+def _truncate_like_the_original(len_a, len_b, max_length):
+    a, b = list(range(len_a)), list(range(len_b))
+    while len(a) + len(b) > max_length:
+        (a if len(a) > len(b) else b).pop()
+    return len(a), len(b)
+
+
+def test_pair_lengths_closed_form_equals_the_original_loop():
+    cases = list(itertools.product(range(14), range(14), range(1, 12)))
+    len_a, len_b, max_length = (tf.constant(x) for x in zip(*cases))
+    got_a, got_b = export.pair_lengths(len_a, len_b, max_length)
+    expected = [_truncate_like_the_original(*case) for case in cases]
+    assert list(zip(got_a.numpy().tolist(), got_b.numpy().tolist())) == expected
+
+
+@pytest.mark.parametrize("task", ["mrpc", "cola", "mnli"])
+def test_in_graph_features_equal_convert_single_example(task):
+    # The fixture rows include truncated pairs, long singles and an empty
+    # text_b (single-sentence layout).
+    vocab = testdata("vocab", "uncased_vocab.txt")
+    with open(testdata("classifier", f"{task}_features.jsonl")) as f:
+        rows = [json.loads(line) for line in f.read().split("\n") if line]
+    graph_tokenizer = _graph_tokenizer(vocab)
+    text_b = [r["text_b"] or "" for r in rows]
+    built = export.build_features(
+        graph_tokenizer(tf.constant([r["text_a"] for r in rows])),
+        graph_tokenizer(tf.constant(text_b)) if any(text_b) else None,
+        cls_id=101, sep_id=102, max_seq_length=32,
+    )
+    for key in ("input_ids", "input_mask", "segment_ids"):
+        assert built[key].numpy().tolist() == [r[key] for r in rows], key
+
+
+_TOKENIZERS = {}
+
+
+def _graph_tokenizer(vocab):
+    if vocab not in _TOKENIZERS:
+        _TOKENIZERS[vocab] = GraphTokenizer(vocab, do_lower_case=True)
+    return _TOKENIZERS[vocab]
+
+
+RELOAD = """
+import json, sys
+import tensorflow as tf
+import tensorflow_text  # noqa: F401  (registers the tokenizer's ops)
+model = tf.saved_model.load(sys.argv[1])
+rows = json.loads(sys.argv[2])
+out = model.signatures["serving_default"](
+    text_a=tf.constant([r[0] for r in rows]), text_b=tf.constant([r[1] for r in rows]))
+print(json.dumps({k: v.numpy().tolist() for k, v in out.items()},
+                 default=lambda b: b.decode()))
+"""
+
+
+def test_exported_model_reloads_in_a_fresh_process(tmp_path):
+    golden = np.load(testdata("tiny_classifier", "golden_outputs.npz"))
+    with open(testdata("tiny_classifier", "golden_outputs.json")) as f:
+        rows = [
+            e for e in json.load(f)["predict"]["examples"] if not e["padding_example"]
+        ]
+    config = BertConfig.from_json_file(testdata("tiny_classifier", "bert_config.json"))
+    model = BertClassifier(config, num_labels=3)
+    load_tf1_checkpoint(model, testdata("tiny_classifier", "model.ckpt-4"))
+    export_dir = str(tmp_path / "export")
+    export.export_saved_model(
+        model, export_dir, testdata("tiny_model", "vocab.txt"), True, 20, LABELS, True
+    )
+    assert not [p for p in os.listdir(tmp_path) if p.startswith(".")]
+
+    texts = [[r["text_a"], r["text_b"]] for r in rows]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    result = subprocess.run(
+        [sys.executable, "-c", RELOAD, export_dir, json.dumps(texts)],
+        capture_output=True, text=True, env=env, cwd=str(tmp_path), timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    outputs = json.loads(result.stdout.strip().splitlines()[-1])
+    np.testing.assert_allclose(
+        outputs["probabilities"], golden["probabilities"][: len(rows)], atol=1e-5
+    )
+    assert outputs["label"] == [
+        LABELS[i] for i in np.argmax(golden["probabilities"][: len(rows)], -1)
+    ]
