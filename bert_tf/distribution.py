@@ -51,6 +51,28 @@ def get_strategy(
     return strategy
 
 
+def _tpu_attached():
+    # Asking a TPU resolver blindly can block on the GCE metadata server;
+    # these are the signs of a Colab TPU runtime or a TPU VM.
+    return bool(
+        os.environ.get("COLAB_TPU_ADDR")
+        or os.environ.get("TPU_NAME")
+        or tf.io.gfile.glob("/dev/accel*")
+    )
+
+
+def auto_strategy():
+    """For notebooks: a TPU if one is attached, else `get_strategy()`."""
+    if _tpu_attached():
+        tpu = os.environ.get("TPU_NAME") or (
+            "grpc://" + os.environ["COLAB_TPU_ADDR"]
+            if os.environ.get("COLAB_TPU_ADDR")
+            else "local"
+        )
+        return get_strategy(use_tpu=True, tpu_name=tpu)
+    return get_strategy()
+
+
 def is_chief(strategy):
     """Whether this process writes checkpoints and result files."""
     resolver = getattr(strategy, "cluster_resolver", None)
