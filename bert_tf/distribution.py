@@ -114,6 +114,8 @@ def resolve_precision(precision):
 def set_precision(precision):
     """Sets the Keras dtype policy for models built afterwards."""
     precision = resolve_precision(precision)
+    # fp32 is the exact mode: no TF32 matmuls on Ampere+ GPUs either.
+    tf.config.experimental.enable_tensor_float_32_execution(precision != "fp32")
     keras.mixed_precision.set_global_policy(_POLICIES[precision])
     logging.info("Precision: %s (Keras policy %s)", precision, _POLICIES[precision])
     return precision

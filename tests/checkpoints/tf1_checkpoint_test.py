@@ -162,7 +162,7 @@ def test_shape_mismatch_names_variable_and_shapes(config):
 def test_warm_start_logs_like_the_original(config, caplog):
     model = BertClassifier(config, num_labels=3)
     head_before = model.classifier.output_weights.numpy()
-    with caplog.at_level("INFO"):
+    with caplog.at_level("INFO", logger="absl"):
         report = init_from_checkpoint(model, TINY_CKPT)
     assert "output_weights" not in report.assigned
     assert len(report.assigned) == 39
