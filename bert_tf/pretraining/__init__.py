@@ -1,0 +1,1 @@
+"""Pre-training: TFRecord creation (instances, tfrecords) and training."""

@@ -1,0 +1,690 @@
+"""Pre-training instances, sampled exactly as the reference does.
+
+Replaces the sampling half of create_pretraining_data.py in
+google-research/bert: reading documents, `create_instances_from_document`,
+`create_masked_lm_predictions` and `truncate_seq_pair`, with one
+`random.Random` shared by all of them in the reference's call order (SPEC 5.3).
+
+How this differs from the original, without changing a single output bit:
+
+* Documents are kept as one flat `array("i")` of token ids plus segment and
+  document offsets, not as lists of `str` (about 4 bytes per token instead of
+  about 60).
+* An instance is kept as spans into that array plus its masked positions and
+  replacement ids (`InstanceStore`, fixed-size records in a temporary file), not
+  as lists of strings. Output tokens are rebuilt from the spans when written.
+  What stays in memory grows by 4 bytes per corpus token and 4 bytes per
+  instance (the final permutation), which cannot be avoided: the reference
+  picks B segments from any document and shuffles all instances at the end.
+* `_randbelow` is inlined from `getrandbits`, as CPython 3.11 computes it, so
+  results do not depend on how a later CPython spells `shuffle` or `randint`.
+
+The string-based functions (`create_masked_lm_predictions`,
+`create_instances_from_document`, `truncate_seq_pair`, `TrainingInstance`)
+keep the reference's arguments for callers and tests; they run the same code
+as the id-based path. This module does not open files, import TensorFlow or
+write TFRecords (see `bert_tf.pretraining.tfrecords`).
+"""
+
+import array
+import os
+import struct
+import time
+
+from absl import logging
+
+from bert_tf import tokenization
+
+CLS = "[CLS]"
+SEP = "[SEP]"
+MASK = "[MASK]"
+
+# How often the progress lines are logged.
+PROGRESS_EVERY_S = 10.0
+
+
+class TrainingInstance:
+    """A single training instance (sentence pair), as in the reference."""
+
+    def __init__(self, tokens, segment_ids, masked_lm_positions,
+                 masked_lm_labels, is_random_next):
+        self.tokens = tokens
+        self.segment_ids = segment_ids
+        self.is_random_next = is_random_next
+        self.masked_lm_positions = masked_lm_positions
+        self.masked_lm_labels = masked_lm_labels
+
+    def __str__(self):
+        return (
+            f"tokens: {' '.join(self.tokens)}\n"
+            f"segment_ids: {' '.join(str(x) for x in self.segment_ids)}\n"
+            f"is_random_next: {self.is_random_next}\n"
+            "masked_lm_positions: "
+            f"{' '.join(str(x) for x in self.masked_lm_positions)}\n"
+            f"masked_lm_labels: {' '.join(self.masked_lm_labels)}\n\n")
+
+    __repr__ = __str__
+
+
+class _WordPieceContinuations:
+    """`token in this` is True for "##" word pieces (string tokens)."""
+
+    def __contains__(self, token):
+        return token.startswith("##")
+
+
+class Symbols:
+    """What masking needs to know about tokens, for str or for id tokens.
+
+    Attributes:
+      cls, sep, mask: the [CLS], [SEP] and [MASK] tokens.
+      vocab_words: sequence a random replacement is drawn from, in vocab file
+        order (the reference's `list(tokenizer.vocab.keys())`).
+      continuations: container of the "##" tokens that whole-word masking
+        joins to the word before.
+    """
+
+    def __init__(self, cls, sep, mask, vocab_words, continuations):
+        self.cls = cls
+        self.sep = sep
+        self.mask = mask
+        self.vocab_words = vocab_words
+        self.continuations = continuations
+
+    @classmethod
+    def for_strings(cls, vocab_words):
+        return cls(CLS, SEP, MASK, vocab_words, _WordPieceContinuations())
+
+    @classmethod
+    def for_ids(cls, vocab):
+        """Id symbols from an OrderedDict token -> id (`FullTokenizer.vocab`).
+
+        Raises:
+          KeyError: naming the first of [CLS], [SEP], [MASK] missing in vocab.
+        """
+        for token in (CLS, SEP, MASK):
+            if token not in vocab:
+                raise KeyError(token)
+        # Same draw as vocab_words[k] followed by convert_tokens_to_ids.
+        vocab_ids = [vocab[w] for w in vocab]
+        continuations = frozenset(
+            i for w, i in vocab.items() if w.startswith("##"))
+        return cls(vocab[CLS], vocab[SEP], vocab[MASK], vocab_ids,
+                   continuations)
+
+
+def randbelow(getrandbits, n):
+    """CPython 3.11's `Random._randbelow(n)`, from a bound `getrandbits`.
+
+    `randint(a, b)` is `a + randbelow(getrandbits, b - a + 1)`.
+    """
+    k = n.bit_length()
+    r = getrandbits(k)
+    while r >= n:
+        r = getrandbits(k)
+    return r
+
+
+# Bit lengths of small n, looked up instead of computed in `shuffle`'s loop.
+_BIT_LENGTHS = [n.bit_length() for n in range(1025)]
+
+
+def shuffle(x, rng):
+    """`rng.shuffle(x)` as CPython 3.11 does it (same draws, same result)."""
+    getrandbits = rng.getrandbits
+    n = len(x)
+    if n < len(_BIT_LENGTHS):
+        # j > i is j >= i + 1 = n for this step: the redraw of _randbelow.
+        for i, k in zip(range(n - 1, 0, -1), _BIT_LENGTHS[n:1:-1]):
+            j = getrandbits(k)
+            while j > i:
+                j = getrandbits(k)
+            x[i], x[j] = x[j], x[i]
+        return
+    for i in range(n - 1, 0, -1):
+        k = (i + 1).bit_length()
+        j = getrandbits(k)
+        while j > i:
+            j = getrandbits(k)
+        x[i], x[j] = x[j], x[i]
+
+
+def num_to_predict(num_tokens, masked_lm_prob, max_predictions_per_seq):
+    """Masked positions for `num_tokens` tokens ([CLS]/[SEP] included).
+
+    Python 3 `round` is half-to-even: 30 tokens * 0.15 = 4.5 gives 4.
+    """
+    return min(max_predictions_per_seq,
+               max(1, int(round(num_tokens * masked_lm_prob))))
+
+
+def mask_tokens(tokens, masked_lm_prob, max_predictions_per_seq, symbols, rng,
+                do_whole_word_mask=False, num_a_tokens=None):
+    """Chooses and replaces the masked positions of one instance.
+
+    Args:
+      tokens: list of tokens (str or int, matching `symbols`), [CLS] first.
+      masked_lm_prob: float, the masking rate.
+      max_predictions_per_seq: int, cap on the number of masked positions.
+      symbols: `Symbols` for the token type of `tokens`.
+      rng: the shared `random.Random`.
+      do_whole_word_mask: mask all pieces of a word together.
+      num_a_tokens: optional len(A); passing it promises that [CLS] and [SEP]
+        occur only at 0, num_a_tokens + 1 and the end, so they are not
+        searched for.
+
+    Returns:
+      list of (position, replacement) pairs sorted by position; the label of
+      each position is `tokens[position]`.
+    """
+    cls, sep = symbols.cls, symbols.sep
+    random = rng.random
+    getrandbits = rng.getrandbits
+    budget = num_to_predict(len(tokens), masked_lm_prob,
+                            max_predictions_per_seq)
+    if do_whole_word_mask:
+        continuations = symbols.continuations
+        groups = []
+        for i, token in enumerate(tokens):
+            if token == cls or token == sep:
+                continue
+            # A "##" piece right after [SEP] joins the word before the [SEP],
+            # as in the reference.
+            if groups and token in continuations:
+                groups[-1].append(i)
+            else:
+                groups.append([i])
+    elif num_a_tokens is not None:
+        groups = list(range(1, len(tokens) - 1))
+        del groups[num_a_tokens]  # The [SEP] after A.
+    else:
+        groups = [i for i, t in enumerate(tokens) if t != cls and t != sep]
+    # Shuffling n groups draws the same numbers as shuffling n ints.
+    shuffle(groups, rng)
+
+    mask = symbols.mask
+    vocab_words = symbols.vocab_words
+    num_words = len(vocab_words)
+    masked = []
+    for group in groups:
+        if len(masked) >= budget:
+            break
+        if not do_whole_word_mask:
+            group = (group,)
+        elif len(masked) + len(group) > budget:
+            continue
+        # Groups never overlap, so the reference's covered-index check never
+        # fires and is left out.
+        for index in group:
+            # 80% [MASK], 10% the original token, 10% a random vocab entry.
+            if random() < 0.8:
+                replacement = mask
+            elif random() < 0.5:
+                replacement = tokens[index]
+            else:
+                replacement = vocab_words[randbelow(getrandbits, num_words)]
+            masked.append((index, replacement))
+    masked.sort()
+    return masked
+
+
+def create_masked_lm_predictions(tokens, masked_lm_prob,
+                                 max_predictions_per_seq, vocab_words, rng,
+                                 do_whole_word_mask=False, symbols=None):
+    """The reference's masking, on one instance's tokens.
+
+    Example: with tokens `["[CLS]", "the", "cat", "##s", "[SEP]", "sat",
+    "[SEP]"]` and whole-word masking, "cat" and "##s" are masked together or
+    not at all.
+
+    Args:
+      tokens: list of str tokens, [CLS] first.
+      masked_lm_prob: float, masking rate (15% in BERT).
+      max_predictions_per_seq: int, cap on masked positions.
+      vocab_words: list of vocab entries, in vocab order.
+      rng: `random.Random`, shared with the rest of the sampling.
+      do_whole_word_mask: mask whole words instead of word pieces.
+      symbols: `Symbols`; default: str tokens over `vocab_words`.
+
+    Returns:
+      (output_tokens, masked_lm_positions, masked_lm_labels).
+    """
+    if symbols is None:
+        symbols = Symbols.for_strings(vocab_words)
+    masked = mask_tokens(tokens, masked_lm_prob, max_predictions_per_seq,
+                         symbols, rng, do_whole_word_mask)
+    output_tokens = list(tokens)
+    for index, replacement in masked:
+        output_tokens[index] = replacement
+    positions = [index for index, _ in masked]
+    return output_tokens, positions, [tokens[p] for p in positions]
+
+
+def truncate_seq_pair(tokens_a, tokens_b, max_num_tokens, rng):
+    """Truncates two lists in place to at most `max_num_tokens` together.
+
+    The longer list loses a token (B on ties), from the front or the back at
+    random, so that neither end is always cut: one `rng.random()` per token.
+    """
+    while len(tokens_a) + len(tokens_b) > max_num_tokens:
+        longer = tokens_a if len(tokens_a) > len(tokens_b) else tokens_b
+        if rng.random() < 0.5:
+            del longer[0]
+        else:
+            longer.pop()
+
+
+class Corpus:
+    """Documents as one flat token array with segment and document offsets.
+
+    Attributes:
+      tokens: flat sequence of all tokens (ids in an `array("i")`, or str).
+      segment_starts: `array("q")`; segment s is
+        `tokens[segment_starts[s]:segment_starts[s + 1]]`.
+      document_starts: `array("q")`; document d is segments
+        `document_starts[d]` to `document_starts[d + 1] - 1`.
+    Empty documents are never stored (the reference removes them).
+    """
+
+    def __init__(self, tokens=None):
+        self.tokens = array.array("i") if tokens is None else tokens
+        self.segment_starts = array.array("q", [0])
+        self.document_starts = array.array("q", [0])
+
+    @property
+    def num_documents(self):
+        return len(self.document_starts) - 1
+
+    @property
+    def num_tokens(self):
+        return len(self.tokens)
+
+    def add_segment(self, tokens):
+        self.tokens.extend(tokens)
+        self.segment_starts.append(len(self.tokens))
+
+    def end_document(self):
+        """Closes the current document; an empty one is dropped."""
+        num_segments = len(self.segment_starts) - 1
+        if num_segments > self.document_starts[-1]:
+            self.document_starts.append(num_segments)
+
+    @classmethod
+    def from_documents(cls, all_documents):
+        """A str corpus from the reference's list of documents of segments."""
+        corpus = cls(tokens=[])
+        for document in all_documents:
+            for segment in document:
+                if segment:
+                    corpus.add_segment(segment)
+            corpus.end_document()
+        return corpus
+
+
+def read_corpus(files_lines, tokenizer, shard_index=0, num_shards=1):
+    """Reads and tokenizes documents, as the reference's reading loop.
+
+    Each line is decoded (`convert_to_unicode`: UTF-8, undecodable bytes
+    dropped) and stripped; an empty line starts a new document, any other
+    line that tokenizes to something is one segment of the current document.
+    Documents continue across file boundaries. Empty documents are dropped.
+
+    Args:
+      files_lines: iterable with one iterable of lines (bytes or str) per
+        input file, in input order.
+      tokenizer: `FullTokenizer`.
+      shard_index, num_shards: keep only the documents whose index in the
+        input (empty ones counted) is `shard_index` modulo `num_shards`.
+
+    Returns:
+      `Corpus` of token ids.
+    """
+    corpus = Corpus()
+    tokenize = tokenizer.tokenize
+    to_ids = tokenizer.convert_tokens_to_ids
+    to_unicode = tokenization.convert_to_unicode
+    document_index = 0
+    keep = num_shards == 1 or shard_index == 0
+    num_lines = 0
+    start = last_log = time.monotonic()
+    for lines in files_lines:
+        for line in lines:
+            num_lines += 1
+            if not num_lines % 4096:
+                now = time.monotonic()
+                if now - last_log >= PROGRESS_EVERY_S:
+                    last_log = now
+                    logging.info(
+                        "Read %d lines, %d documents, %d tokens (%.0f lines/s)",
+                        num_lines, corpus.num_documents, corpus.num_tokens,
+                        num_lines / max(now - start, 1e-9))
+            line = to_unicode(line).strip()
+            if not line:
+                corpus.end_document()
+                document_index += 1
+                keep = document_index % num_shards == shard_index
+            elif keep:
+                tokens = tokenize(line)
+                if tokens:
+                    corpus.add_segment(to_ids(tokens))
+    corpus.end_document()
+    logging.info("Read %d lines, %d documents, %d tokens in %.1f s",
+                 num_lines, corpus.num_documents, corpus.num_tokens,
+                 time.monotonic() - start)
+    return corpus
+
+
+def document_spans(corpus, order, document_index, max_seq_length,
+                   short_seq_prob, rng):
+    """Yields the (A, B) pairs the reference builds from one document.
+
+    Args:
+      corpus: `Corpus`.
+      order: sequence mapping shuffled document index -> corpus document.
+      document_index: index into `order` of the document to split.
+      max_seq_length: int, the hard limit including [CLS] and two [SEP]s.
+      short_seq_prob: probability of a shorter target length for this
+        document and pass.
+      rng: the shared `random.Random`.
+
+    Yields:
+      (a_start, a_end, b_start, b_end, is_random_next): A is
+      `corpus.tokens[a_start:a_end]`, B likewise, after truncation.
+    """
+    random = rng.random
+    getrandbits = rng.getrandbits
+    seg = corpus.segment_starts
+    docs = corpus.document_starts
+    num_documents = len(order)
+    max_num_tokens = max_seq_length - 3
+
+    # We *usually* fill the whole sequence, since it is padded to
+    # max_seq_length anyway, but *sometimes* use a shorter target so that
+    # pre-training sees lengths like fine-tuning. The target is a soft goal;
+    # max_seq_length is the hard limit.
+    target_seq_length = max_num_tokens
+    if random() < short_seq_prob:
+        target_seq_length = 2 + randbelow(getrandbits, max_num_tokens - 1)
+
+    doc = order[document_index]
+    first = docs[doc]
+    num_segments = docs[doc + 1] - first
+    # The chunk is the run of segments [chunk_start, chunk_start + chunk_size).
+    # A and B follow real sentence boundaries, not an arbitrary split point,
+    # which would make next-sentence prediction too easy.
+    chunk_start = first
+    chunk_size = 0
+    current_length = 0
+    i = 0
+    while i < num_segments:
+        if chunk_size == 0:
+            chunk_start = first + i
+        chunk_size += 1
+        current_length += seg[first + i + 1] - seg[first + i]
+        if i == num_segments - 1 or current_length >= target_seq_length:
+            # How many chunk segments go into A.
+            a_segments = 1
+            if chunk_size >= 2:
+                a_segments = 1 + randbelow(getrandbits, chunk_size - 1)
+            a_start = seg[chunk_start]
+            a_end = seg[chunk_start + a_segments]
+
+            if chunk_size == 1 or random() < 0.5:
+                is_random_next = True
+                target_b_length = target_seq_length - (a_end - a_start)
+                # Avoid taking B from this document; 10 tries, after which
+                # the last draw is used as it is.
+                for _ in range(10):
+                    random_index = randbelow(getrandbits, num_documents)
+                    if random_index != document_index:
+                        break
+                other = order[random_index]
+                other_first = docs[other]
+                other_end = docs[other + 1]
+                j = other_first + randbelow(getrandbits,
+                                            other_end - other_first)
+                b_start = b_end = seg[j]
+                while j < other_end:
+                    j += 1
+                    b_end = seg[j]
+                    if b_end - b_start >= target_b_length:
+                        break
+                # The chunk's unused B segments are "put back" and read again.
+                i -= chunk_size - a_segments
+            else:
+                is_random_next = False
+                b_start = a_end
+                b_end = seg[chunk_start + chunk_size]
+
+            # truncate_seq_pair on spans: same draws, same cuts.
+            while (a_end - a_start) + (b_end - b_start) > max_num_tokens:
+                if (a_end - a_start) > (b_end - b_start):
+                    if random() < 0.5:
+                        a_start += 1
+                    else:
+                        a_end -= 1
+                elif random() < 0.5:
+                    b_start += 1
+                else:
+                    b_end -= 1
+            yield a_start, a_end, b_start, b_end, is_random_next
+            chunk_size = 0
+            current_length = 0
+        i += 1
+
+
+def instance_tokens(corpus_tokens, a_start, a_end, b_start, b_end, symbols):
+    """[CLS] A [SEP] B [SEP] as a list."""
+    tokens = [symbols.cls]
+    tokens += corpus_tokens[a_start:a_end]
+    tokens.append(symbols.sep)
+    tokens += corpus_tokens[b_start:b_end]
+    tokens.append(symbols.sep)
+    return tokens
+
+
+def generate(corpus, dupe_factor, max_seq_length, short_seq_prob,
+             masked_lm_prob, max_predictions_per_seq, symbols, rng,
+             do_whole_word_mask=False):
+    """Yields every instance of every pass, in the reference's order.
+
+    Shuffles the documents first (one `rng.shuffle`), then runs
+    `dupe_factor` passes over them. The caller shuffles the instances
+    afterwards with `shuffled_indices` to finish the reference's rng stream.
+
+    Yields:
+      (a_start, a_end, b_start, b_end, is_random_next, masked), `masked` as
+      returned by `mask_tokens`.
+    """
+    if max_seq_length < 5:
+        raise ValueError(f"max_seq_length={max_seq_length} < 5")
+    order = list(range(corpus.num_documents))
+    shuffle(order, rng)
+    tokens = corpus.tokens
+    # Text never tokenizes to [CLS] or [SEP] (the brackets are split off),
+    # but a Corpus built by hand may hold them.
+    boundaries_known = (symbols.cls not in tokens and
+                        symbols.sep not in tokens)
+    total = dupe_factor * len(order)
+    done = sampled = 0
+    start = last_log = time.monotonic()
+    for _ in range(dupe_factor):
+        for document_index in range(len(order)):
+            for span in document_spans(corpus, order, document_index,
+                                       max_seq_length, short_seq_prob, rng):
+                instance = instance_tokens(tokens, *span[:4], symbols)
+                masked = mask_tokens(
+                    instance, masked_lm_prob, max_predictions_per_seq,
+                    symbols, rng, do_whole_word_mask,
+                    span[1] - span[0] if boundaries_known else None)
+                sampled += 1
+                yield (*span, masked)
+            done += 1
+            now = time.monotonic()
+            if now - last_log >= PROGRESS_EVERY_S:
+                last_log = now
+                elapsed = max(now - start, 1e-9)
+                logging.info(
+                    "Sampled %d instances from %d/%d document passes "
+                    "(%.0f instances/s, ETA %.0f s)", sampled, done, total,
+                    sampled / elapsed, (total - done) * elapsed / done)
+
+
+def shuffled_indices(num_instances, rng):
+    """The reference's final `rng.shuffle(instances)`, as a permutation.
+
+    Returns:
+      `array("i")` p: output position k holds instance p[k].
+    """
+    if num_instances >= 2**31:
+        raise ValueError("more than 2**31 instances: shard the input")
+    permutation = array.array("i", range(num_instances))
+    shuffle(permutation, rng)
+    return permutation
+
+
+def create_training_instances(files_lines, tokenizer, max_seq_length,
+                              dupe_factor, short_seq_prob, masked_lm_prob,
+                              max_predictions_per_seq, rng,
+                              do_whole_word_mask=False):
+    """The reference's `create_training_instances`, held in memory.
+
+    For tests and small inputs; `bert_tf.pretraining.tfrecords.run` streams
+    the same instances through an `InstanceStore` instead.
+
+    Args:
+      files_lines: one iterable of lines per input file (see `read_corpus`).
+      tokenizer: `FullTokenizer`.
+      others: as the reference's flags; rng is `random.Random(random_seed)`.
+
+    Returns:
+      list of `TrainingInstance` with str tokens, in output order.
+    """
+    corpus = read_corpus(files_lines, tokenizer)
+    symbols = Symbols.for_ids(tokenizer.vocab)
+    id_to_token = {i: w for w, i in tokenizer.vocab.items()}
+    instances = []
+    for (a_start, a_end, b_start, b_end, is_random_next, masked) in generate(
+            corpus, dupe_factor, max_seq_length, short_seq_prob,
+            masked_lm_prob, max_predictions_per_seq, symbols, rng,
+            do_whole_word_mask):
+        ids = instance_tokens(corpus.tokens, a_start, a_end, b_start, b_end,
+                              symbols)
+        instances.append(_to_training_instance(
+            ids, a_end - a_start, is_random_next, masked, id_to_token))
+    permutation = shuffled_indices(len(instances), rng)
+    return [instances[k] for k in permutation]
+
+
+def _to_training_instance(ids, len_a, is_random_next, masked, id_to_token):
+    labels = [id_to_token[ids[p]] for p, _ in masked]
+    for position, replacement in masked:
+        ids[position] = replacement
+    return TrainingInstance(
+        tokens=[id_to_token[i] for i in ids],
+        segment_ids=[0] * (len_a + 2) + [1] * (len(ids) - len_a - 2),
+        masked_lm_positions=[p for p, _ in masked],
+        masked_lm_labels=labels,
+        is_random_next=is_random_next)
+
+
+def create_instances_from_document(all_documents, document_index,
+                                   max_seq_length, short_seq_prob,
+                                   masked_lm_prob, max_predictions_per_seq,
+                                   vocab_words, rng, do_whole_word_mask=False):
+    """The reference's per-document sampling, on lists of str tokens.
+
+    Builds a `Corpus` from `all_documents` on every call (O(corpus)); the
+    streaming path builds it once.
+
+    Args:
+      all_documents: list of documents, each a list of segments, each a
+        non-empty list of str tokens; already shuffled.
+      document_index: the document to split into instances.
+      others: as `generate`; `vocab_words` in vocab order.
+
+    Returns:
+      list of `TrainingInstance`.
+    """
+    corpus = Corpus.from_documents(all_documents)
+    if corpus.num_documents != len(all_documents):
+        raise ValueError("all_documents must not hold empty documents")
+    symbols = Symbols.for_strings(vocab_words)
+    instances = []
+    for (a_start, a_end, b_start, b_end, is_random_next) in document_spans(
+            corpus, range(corpus.num_documents), document_index,
+            max_seq_length, short_seq_prob, rng):
+        tokens = instance_tokens(corpus.tokens, a_start, a_end, b_start, b_end,
+                                 symbols)
+        output, positions, labels = create_masked_lm_predictions(
+            tokens, masked_lm_prob, max_predictions_per_seq, vocab_words, rng,
+            do_whole_word_mask, symbols)
+        len_a = a_end - a_start
+        instances.append(TrainingInstance(
+            tokens=output,
+            segment_ids=[0] * (len_a + 2) + [1] * (len(tokens) - len_a - 2),
+            masked_lm_positions=positions,
+            masked_lm_labels=labels,
+            is_random_next=is_random_next))
+    return instances
+
+
+class InstanceStore:
+    """Compact instances as fixed-size binary records in a file.
+
+    A record holds the A and B spans into the corpus, the next-sentence
+    label and up to `max_predictions_per_seq` (position, replacement id)
+    pairs: 35 + 8 * max_predictions_per_seq bytes, whatever the sequence
+    length. Records are appended in generation order and read back in any
+    order, so the final shuffle can stream.
+
+    Args:
+      file: a binary file opened for reading and writing (e.g.
+        `tempfile.TemporaryFile(buffering=0)`); the caller closes it.
+      max_predictions_per_seq: int.
+    """
+
+    _BUFFER_BYTES = 1 << 20
+
+    def __init__(self, file, max_predictions_per_seq):
+        self._file = file
+        self._max_predictions = max_predictions_per_seq
+        self._struct = struct.Struct(
+            f"<4qBH{max_predictions_per_seq}i{max_predictions_per_seq}i")
+        self._buffer = bytearray()
+        self._count = 0
+        self._pread = getattr(os, "pread", None)
+
+    def __len__(self):
+        return self._count
+
+    def append(self, a_start, a_end, b_start, b_end, is_random_next, masked):
+        padding = (0,) * (self._max_predictions - len(masked))
+        self._buffer += self._struct.pack(
+            a_start, a_end, b_start, b_end, is_random_next, len(masked),
+            *[p for p, _ in masked], *padding,
+            *[r for _, r in masked], *padding)
+        self._count += 1
+        if len(self._buffer) >= self._BUFFER_BYTES:
+            self.flush()
+
+    def flush(self):
+        self._file.write(self._buffer)
+        self._file.flush()
+        self._buffer = bytearray()
+
+    def __getitem__(self, k):
+        """Returns (a_start, a_end, b_start, b_end, is_random_next, masked)."""
+        if self._buffer:
+            self.flush()
+        size = self._struct.size
+        if self._pread is not None:
+            record = self._pread(self._file.fileno(), size, k * size)
+        else:
+            self._file.seek(k * size)
+            record = self._file.read(size)
+        values = self._struct.unpack(record)
+        n = values[5]
+        p = self._max_predictions
+        masked = list(zip(values[6:6 + n], values[6 + p:6 + p + n]))
+        return (*values[:4], bool(values[4]), masked)
