@@ -91,6 +91,18 @@ _RANDOM_SEED = flags.DEFINE_integer(
     "Seed for initialization and the input pipeline; makes a run "
     "(and its resumption) deterministic. Default: not seeded, as the "
     "original.")
+_DYNAMIC_MASKING = flags.DEFINE_bool(
+    "dynamic_masking", False,
+    "Draw new masked-LM targets for every training example on every pass "
+    "(the stored masks are undone first); evaluation keeps the stored ones.")
+_VOCAB_FILE = flags.DEFINE_string(
+    "vocab_file", None,
+    "The vocabulary of the TFRecords; needed by --dynamic_masking.")
+_DO_WHOLE_WORD_MASK = flags.DEFINE_bool(
+    "do_whole_word_mask", False,
+    "With --dynamic_masking: mask whole words (all their ## pieces).")
+_MASKED_LM_PROB = flags.DEFINE_float(
+    "masked_lm_prob", 0.15, "With --dynamic_masking: the masking rate.")
 
 
 @cli.exits_on_user_error
@@ -125,6 +137,10 @@ def main(argv):
         optimizer=_OPTIMIZER.value,
         gradient_accumulation_steps=_GRADIENT_ACCUMULATION_STEPS.value,
         random_seed=_RANDOM_SEED.value,
+        dynamic_masking=_DYNAMIC_MASKING.value,
+        vocab_file=_VOCAB_FILE.value,
+        do_whole_word_mask=_DO_WHOLE_WORD_MASK.value,
+        masked_lm_prob=_MASKED_LM_PROB.value,
     )
     run_lib.run(params)
 

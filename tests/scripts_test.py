@@ -126,7 +126,12 @@ def test_run_pretraining_flags():
     defined = _script_flags("run_pretraining")
     assert len(RUN_PRETRAINING_FLAGS) == 22
     assert _summary(defined[:22]) == RUN_PRETRAINING_FLAGS
-    assert _summary(defined[22:]) == RUNNER_ADDITIONS
+    assert _summary(defined[22:]) == RUNNER_ADDITIONS + [
+        ("dynamic_masking", False, "bool"),
+        ("vocab_file", None, "string"),
+        ("do_whole_word_mask", False, "bool"),
+        ("masked_lm_prob", 0.15, "float"),
+    ]
     assert all(f.help for f in defined)
 
 

@@ -13,6 +13,7 @@ never deterministic).
 import tensorflow as tf
 
 from bert_tf import file_io
+from bert_tf.pretraining import dynamic_masking
 from bert_tf.pretraining import tfrecords
 
 
@@ -67,8 +68,15 @@ def input_fn_builder(
     batch_size,
     num_cpu_threads=4,
     seed=None,
+    masking_vocab=None,
+    masked_lm_prob=0.15,
+    do_whole_word_mask=False,
 ):
-    """Returns `input_fn()` -> Dataset of dicts of [batch_size, ...] tensors."""
+    """Returns `input_fn()` -> Dataset of dicts of [batch_size, ...] tensors.
+
+    With `masking_vocab` (a `dynamic_masking.MaskingVocab`), training
+    examples get new masks on every pass (see `dynamic_masking`).
+    """
     name_to_features = tfrecords.feature_spec(max_seq_length, max_predictions_per_seq)
     deterministic = seed is not None
 
@@ -90,6 +98,11 @@ def input_fn_builder(
             num_parallel_calls=tf.data.AUTOTUNE,
             deterministic=deterministic or not is_training,
         )
+        if is_training and masking_vocab is not None:
+            d = dynamic_masking.apply(
+                d, masking_vocab, max_predictions_per_seq, masked_lm_prob,
+                do_whole_word_mask, seed,
+            )
         d = d.batch(batch_size, drop_remainder=True)
         return d.prefetch(tf.data.AUTOTUNE)
 

@@ -15,6 +15,7 @@ from bert_tf import distribution
 from bert_tf import estimator
 from bert_tf import file_io
 from bert_tf.config import BertConfig
+from bert_tf.pretraining import dynamic_masking
 from bert_tf.pretraining import input_pipeline
 from bert_tf.pretraining import task as task_lib
 
@@ -51,6 +52,10 @@ class PretrainingParams:
     optimizer: str = "adamw"
     gradient_accumulation_steps: int = 1
     random_seed: int = None
+    dynamic_masking: bool = False
+    vocab_file: str = None
+    do_whole_word_mask: bool = False
+    masked_lm_prob: float = 0.15
 
 
 def validate(params):
@@ -72,6 +77,14 @@ def validate(params):
             raise file_io.UserInputError(
                 f"--{flag}={getattr(params, flag)}: expected a positive integer"
             )
+    if params.dynamic_masking and not params.vocab_file:
+        raise file_io.UserInputError(
+            "--dynamic_masking needs --vocab_file (the vocab of the TFRecords)"
+        )
+    if not 0.0 < params.masked_lm_prob < 1.0:
+        raise file_io.UserInputError(
+            f"--masked_lm_prob={params.masked_lm_prob}: expected a value in (0, 1)"
+        )
     input_files = file_io.expand_patterns(params.input_file, "--input_file")
     return config, input_files
 
@@ -94,6 +107,15 @@ def run(params):
     for input_file in input_files:
         logging.info("  %s", input_file)
     distribution.set_precision(params.precision)
+    masking_vocab = None
+    if params.dynamic_masking:
+        masking_vocab = dynamic_masking.MaskingVocab.from_file(params.vocab_file)
+        if masking_vocab.size > config.vocab_size:
+            raise file_io.UserInputError(
+                f"--vocab_file={params.vocab_file!r} has {masking_vocab.size} "
+                f"entries but bert_config.json says vocab_size="
+                f"{config.vocab_size}"
+            )
     task = task_lib.PretrainingTask(
         bert_config=config,
         learning_rate=params.learning_rate,
@@ -122,6 +144,9 @@ def run(params):
             is_training=is_training,
             batch_size=batch_size,
             seed=params.random_seed,
+            masking_vocab=masking_vocab,
+            masked_lm_prob=params.masked_lm_prob,
+            do_whole_word_mask=params.do_whole_word_mask,
         )
 
     if params.do_train:

@@ -152,3 +152,17 @@ def test_bad_input(tmp_path):
                       '"max_position_embeddings": 64, "type_vocab_size": 2}')
     with pytest.raises(UserInputError, match="bert_config.json says 300 .* has 262 rows"):
         run_lib.run(_params(tmp_path, do_train=True, bert_config_file=str(config)))
+
+
+def test_dynamic_masking_trains_and_checks_its_vocab(tmp_path):
+    with pytest.raises(UserInputError, match="--dynamic_masking needs --vocab_file"):
+        run_lib.run(_params(tmp_path, do_train=True, dynamic_masking=True))
+    big_vocab = testdata("vocab", "uncased_vocab.txt")
+    with pytest.raises(UserInputError, match="30522 entries but bert_config.json says vocab_size=262"):
+        run_lib.run(_params(tmp_path, do_train=True, dynamic_masking=True, vocab_file=big_vocab))
+    results = run_lib.run(
+        _params(tmp_path, do_train=True, do_eval=True, num_train_steps=2,
+                dynamic_masking=True, do_whole_word_mask=True,
+                vocab_file=testdata("tiny_model", "vocab.txt"))
+    )
+    assert results["global_step"] == 2
