@@ -355,7 +355,7 @@ def test_script_bad_input_exits_with_one_line(tmp_path):
 def test_progress_lines(tmp_path, monkeypatch, caplog):
     monkeypatch.setattr(instances, "PROGRESS_EVERY_S", 0.0)
     run = _golden_runs()["a_default"]
-    with caplog.at_level("INFO"):
+    with caplog.at_level("INFO", logger="absl"):
         tfrecords.run(_params(run, str(tmp_path)))
     messages = [r.getMessage() for r in caplog.records]
     assert "Read 463 lines, 61 documents, 10041 tokens" in "\n".join(messages)
