@@ -139,3 +139,35 @@ def test_create_pretraining_data_flags():
     defined = _script_flags("create_pretraining_data")
     assert len(CREATE_PRETRAINING_DATA_FLAGS) == 11
     assert _summary(defined[:11]) == CREATE_PRETRAINING_DATA_FLAGS
+
+
+# SPEC 10: extract_features.py has its own flag list (no tpu_name/tpu_zone).
+EXTRACT_FEATURES_FLAGS = [
+    ("input_file", None, "string"),
+    ("output_file", None, "string"),
+    ("layers", "-1,-2,-3,-4", "string"),
+    ("bert_config_file", None, "string"),
+    ("max_seq_length", 128, "int"),
+    ("init_checkpoint", None, "string"),
+    ("vocab_file", None, "string"),
+    ("do_lower_case", True, "bool"),
+    ("batch_size", 32, "int"),
+    ("use_tpu", False, "bool"),
+    ("master", None, "string"),
+    ("num_tpu_cores", 8, "int"),
+    ("use_one_hot_embeddings", False, "bool"),
+]
+
+
+def test_extract_features_flags():
+    defined = _script_flags("extract_features")
+    assert len(EXTRACT_FEATURES_FLAGS) == 13
+    assert _summary(defined[:13]) == EXTRACT_FEATURES_FLAGS
+    # Exact mode by default: the output is meant to match the original's.
+    assert _summary(defined[13:]) == [("precision", "fp32", "string enum")]
+    # The original left the first three without help text.
+    assert [f.help for f in defined[:3]] == ["(no help available)"] * 3
+    assert defined[8].help == "Batch size for predictions."
+    assert defined[6].help == (
+        "The vocabulary file that the BERT model was trained on."
+    )
