@@ -3,7 +3,7 @@
 Drop-in for google-research/bert's create_pretraining_data.py: the same
 flags, defaults and output. New: --num_workers (default 1, the reference's
 exact output); with more workers the documents are sharded over processes
-(see bert_tf.pretraining.tfrecords).
+(see bert_tf.pretraining.create_data).
 """
 
 import sys
@@ -13,7 +13,7 @@ from absl import flags
 from absl import logging
 
 from bert_tf import file_io
-from bert_tf.pretraining import tfrecords
+from bert_tf.pretraining import create_data
 
 _INPUT_FILE = flags.DEFINE_string(
     "input_file", None,
@@ -70,7 +70,7 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
     logging.set_verbosity(logging.INFO)
-    params = tfrecords.CreatePretrainingDataParams(
+    params = create_data.CreatePretrainingDataParams(
         input_file=_INPUT_FILE.value,
         output_file=_OUTPUT_FILE.value,
         vocab_file=_VOCAB_FILE.value,
@@ -85,7 +85,7 @@ def main(argv):
         num_workers=_NUM_WORKERS.value,
     )
     try:
-        tfrecords.run(params)
+        create_data.run(params)
     except file_io.UserInputError as error:
         sys.exit(str(error))
 

@@ -7,7 +7,7 @@ every line and adds a copy marker, so lines do not repeat):
 * baseline: a naive pure-Python version of the reference algorithm written
   below (reference-style tokenizer without caches, lists of str, one
   `tf.train.Example` per instance, everything held in memory);
-* default: `bert_tf.pretraining.tfrecords.run` with num_workers=1 (output
+* default: `bert_tf.pretraining.create_data.run` with num_workers=1 (output
   identical to the reference; checked against the baseline here);
 * sharded: the same with num_workers=2.
 
@@ -318,7 +318,7 @@ def _child(args):
     from absl import logging  # pylint: disable=g-import-not-at-top
 
     # pylint: disable-next=g-import-not-at-top
-    from bert_tf.pretraining import tfrecords
+    from bert_tf.pretraining import create_data
 
     logging.set_verbosity(logging.WARNING)
     settings = dict(max_seq_length=128, max_predictions_per_seq=20,
@@ -330,11 +330,11 @@ def _child(args):
         if args.mode == "baseline":
             count = naive_run(args.input, args.output, seed=12345, **settings)
         else:
-            params = tfrecords.CreatePretrainingDataParams(
+            params = create_data.CreatePretrainingDataParams(
                 input_file=args.input, output_file=args.output,
                 vocab_file=VOCAB, random_seed=12345,
                 num_workers=2 if args.mode == "sharded" else 1, **settings)
-            count = tfrecords.run(params)
+            count = create_data.run(params)
         seconds = time.perf_counter() - start
     times = os.times()
     own_cpu = sum(times[:2]) - sum(times_start[:2])

@@ -1,21 +1,16 @@
 """Pre-training instances, sampled exactly as the reference does.
 
 Replaces the sampling half of create_pretraining_data.py in
-google-research/bert: reading documents, `create_instances_from_document`,
+google-research/bert: `create_instances_from_document`,
 `create_masked_lm_predictions` and `truncate_seq_pair`, with one
 `random.Random` shared by all of them in the reference's call order (SPEC 5.3).
 
 How this differs from the original, without changing a single output bit:
 
-* Documents are kept as one flat `array("i")` of token ids plus segment and
-  document offsets, not as lists of `str` (about 4 bytes per token instead of
-  about 60).
-* An instance is kept as spans into that array plus its masked positions and
-  replacement ids (`InstanceStore`, fixed-size records in a temporary file), not
-  as lists of strings. Output tokens are rebuilt from the spans when written.
-  What stays in memory grows by 4 bytes per corpus token and 4 bytes per
-  instance (the final permutation), which cannot be avoided: the reference
-  picks B segments from any document and shuffles all instances at the end.
+* Instances are sampled as spans into a `bert_tf.pretraining.corpus.Corpus`
+  (one flat array of token ids) plus masked positions and replacement ids,
+  not as lists of strings. Output tokens are rebuilt from the spans when
+  written.
 * `_randbelow` is inlined from `getrandbits`, as CPython 3.11 computes it, so
   results do not depend on how a later CPython spells `shuffle` or `randint`.
 
@@ -23,24 +18,19 @@ The string-based functions (`create_masked_lm_predictions`,
 `create_instances_from_document`, `truncate_seq_pair`, `TrainingInstance`)
 keep the reference's arguments for callers and tests; they run the same code
 as the id-based path. This module does not open files, import TensorFlow or
-write TFRecords (see `bert_tf.pretraining.tfrecords`).
+write TFRecords (see `bert_tf.pretraining.create_data`).
 """
 
 import array
-import os
-import struct
 import time
 
 from absl import logging
 
-from bert_tf import tokenization
+from bert_tf.pretraining import corpus as corpus_lib
 
 CLS = "[CLS]"
 SEP = "[SEP]"
 MASK = "[MASK]"
-
-# How often the progress lines are logged.
-PROGRESS_EVERY_S = 10.0
 
 
 class TrainingInstance:
@@ -274,112 +264,12 @@ def truncate_seq_pair(tokens_a, tokens_b, max_num_tokens, rng):
             longer.pop()
 
 
-class Corpus:
-    """Documents as one flat token array with segment and document offsets.
-
-    Attributes:
-      tokens: flat sequence of all tokens (ids in an `array("i")`, or str).
-      segment_starts: `array("q")`; segment s is
-        `tokens[segment_starts[s]:segment_starts[s + 1]]`.
-      document_starts: `array("q")`; document d is segments
-        `document_starts[d]` to `document_starts[d + 1] - 1`.
-    Empty documents are never stored (the reference removes them).
-    """
-
-    def __init__(self, tokens=None):
-        self.tokens = array.array("i") if tokens is None else tokens
-        self.segment_starts = array.array("q", [0])
-        self.document_starts = array.array("q", [0])
-
-    @property
-    def num_documents(self):
-        return len(self.document_starts) - 1
-
-    @property
-    def num_tokens(self):
-        return len(self.tokens)
-
-    def add_segment(self, tokens):
-        self.tokens.extend(tokens)
-        self.segment_starts.append(len(self.tokens))
-
-    def end_document(self):
-        """Closes the current document; an empty one is dropped."""
-        num_segments = len(self.segment_starts) - 1
-        if num_segments > self.document_starts[-1]:
-            self.document_starts.append(num_segments)
-
-    @classmethod
-    def from_documents(cls, all_documents):
-        """A str corpus from the reference's list of documents of segments."""
-        corpus = cls(tokens=[])
-        for document in all_documents:
-            for segment in document:
-                if segment:
-                    corpus.add_segment(segment)
-            corpus.end_document()
-        return corpus
-
-
-def read_corpus(files_lines, tokenizer, shard_index=0, num_shards=1):
-    """Reads and tokenizes documents, as the reference's reading loop.
-
-    Each line is decoded (`convert_to_unicode`: UTF-8, undecodable bytes
-    dropped) and stripped; an empty line starts a new document, any other
-    line that tokenizes to something is one segment of the current document.
-    Documents continue across file boundaries. Empty documents are dropped.
-
-    Args:
-      files_lines: iterable with one iterable of lines (bytes or str) per
-        input file, in input order.
-      tokenizer: `FullTokenizer`.
-      shard_index, num_shards: keep only the documents whose index in the
-        input (empty ones counted) is `shard_index` modulo `num_shards`.
-
-    Returns:
-      `Corpus` of token ids.
-    """
-    corpus = Corpus()
-    tokenize = tokenizer.tokenize
-    to_ids = tokenizer.convert_tokens_to_ids
-    to_unicode = tokenization.convert_to_unicode
-    document_index = 0
-    keep = num_shards == 1 or shard_index == 0
-    num_lines = 0
-    start = last_log = time.monotonic()
-    for lines in files_lines:
-        for line in lines:
-            num_lines += 1
-            if not num_lines % 4096:
-                now = time.monotonic()
-                if now - last_log >= PROGRESS_EVERY_S:
-                    last_log = now
-                    logging.info(
-                        "Read %d lines, %d documents, %d tokens (%.0f lines/s)",
-                        num_lines, corpus.num_documents, corpus.num_tokens,
-                        num_lines / max(now - start, 1e-9))
-            line = to_unicode(line).strip()
-            if not line:
-                corpus.end_document()
-                document_index += 1
-                keep = document_index % num_shards == shard_index
-            elif keep:
-                tokens = tokenize(line)
-                if tokens:
-                    corpus.add_segment(to_ids(tokens))
-    corpus.end_document()
-    logging.info("Read %d lines, %d documents, %d tokens in %.1f s",
-                 num_lines, corpus.num_documents, corpus.num_tokens,
-                 time.monotonic() - start)
-    return corpus
-
-
 def document_spans(corpus, order, document_index, max_seq_length,
                    short_seq_prob, rng):
     """Yields the (A, B) pairs the reference builds from one document.
 
     Args:
-      corpus: `Corpus`.
+      corpus: `corpus_lib.Corpus`.
       order: sequence mapping shuffled document index -> corpus document.
       document_index: index into `order` of the document to split.
       max_seq_length: int, the hard limit including [CLS] and two [SEP]s.
@@ -521,7 +411,7 @@ def generate(corpus, dupe_factor, max_seq_length, short_seq_prob,
                 yield (*span, masked)
             done += 1
             now = time.monotonic()
-            if now - last_log >= PROGRESS_EVERY_S:
+            if now - last_log >= corpus_lib.PROGRESS_EVERY_S:
                 last_log = now
                 elapsed = max(now - start, 1e-9)
                 logging.info(
@@ -549,18 +439,19 @@ def create_training_instances(files_lines, tokenizer, max_seq_length,
                               do_whole_word_mask=False):
     """The reference's `create_training_instances`, held in memory.
 
-    For tests and small inputs; `bert_tf.pretraining.tfrecords.run` streams
-    the same instances through an `InstanceStore` instead.
+    For tests and small inputs; `bert_tf.pretraining.create_data.run`
+    streams the same instances through a `corpus_lib.InstanceStore` instead.
 
     Args:
-      files_lines: one iterable of lines per input file (see `read_corpus`).
+      files_lines: one iterable of lines per input file (see
+        `corpus_lib.read_corpus`).
       tokenizer: `FullTokenizer`.
       others: as the reference's flags; rng is `random.Random(random_seed)`.
 
     Returns:
       list of `TrainingInstance` with str tokens, in output order.
     """
-    corpus = read_corpus(files_lines, tokenizer)
+    corpus = corpus_lib.read_corpus(files_lines, tokenizer)
     symbols = Symbols.for_ids(tokenizer.vocab)
     id_to_token = {i: w for w, i in tokenizer.vocab.items()}
     instances = []
@@ -606,7 +497,7 @@ def create_instances_from_document(all_documents, document_index,
     Returns:
       list of `TrainingInstance`.
     """
-    corpus = Corpus.from_documents(all_documents)
+    corpus = corpus_lib.Corpus.from_documents(all_documents)
     if corpus.num_documents != len(all_documents):
         raise ValueError("all_documents must not hold empty documents")
     symbols = Symbols.for_strings(vocab_words)
@@ -627,64 +518,3 @@ def create_instances_from_document(all_documents, document_index,
             masked_lm_labels=labels,
             is_random_next=is_random_next))
     return instances
-
-
-class InstanceStore:
-    """Compact instances as fixed-size binary records in a file.
-
-    A record holds the A and B spans into the corpus, the next-sentence
-    label and up to `max_predictions_per_seq` (position, replacement id)
-    pairs: 35 + 8 * max_predictions_per_seq bytes, whatever the sequence
-    length. Records are appended in generation order and read back in any
-    order, so the final shuffle can stream.
-
-    Args:
-      file: a binary file opened for reading and writing (e.g.
-        `tempfile.TemporaryFile(buffering=0)`); the caller closes it.
-      max_predictions_per_seq: int.
-    """
-
-    _BUFFER_BYTES = 1 << 20
-
-    def __init__(self, file, max_predictions_per_seq):
-        self._file = file
-        self._max_predictions = max_predictions_per_seq
-        self._struct = struct.Struct(
-            f"<4qBH{max_predictions_per_seq}i{max_predictions_per_seq}i")
-        self._buffer = bytearray()
-        self._count = 0
-        self._pread = getattr(os, "pread", None)
-
-    def __len__(self):
-        return self._count
-
-    def append(self, a_start, a_end, b_start, b_end, is_random_next, masked):
-        padding = (0,) * (self._max_predictions - len(masked))
-        self._buffer += self._struct.pack(
-            a_start, a_end, b_start, b_end, is_random_next, len(masked),
-            *[p for p, _ in masked], *padding,
-            *[r for _, r in masked], *padding)
-        self._count += 1
-        if len(self._buffer) >= self._BUFFER_BYTES:
-            self.flush()
-
-    def flush(self):
-        self._file.write(self._buffer)
-        self._file.flush()
-        self._buffer = bytearray()
-
-    def __getitem__(self, k):
-        """Returns (a_start, a_end, b_start, b_end, is_random_next, masked)."""
-        if self._buffer:
-            self.flush()
-        size = self._struct.size
-        if self._pread is not None:
-            record = self._pread(self._file.fileno(), size, k * size)
-        else:
-            self._file.seek(k * size)
-            record = self._file.read(size)
-        values = self._struct.unpack(record)
-        n = values[5]
-        p = self._max_predictions
-        masked = list(zip(values[6:6 + n], values[6 + p:6 + p + n]))
-        return (*values[:4], bool(values[4]), masked)

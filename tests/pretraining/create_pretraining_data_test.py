@@ -13,6 +13,8 @@ import tensorflow as tf
 
 from bert_tf import file_io
 from bert_tf import tokenization
+from bert_tf.pretraining import corpus as corpus_lib
+from bert_tf.pretraining import create_data
 from bert_tf.pretraining import instances
 from bert_tf.pretraining import tfrecords
 from tests.conftest import testdata
@@ -66,13 +68,13 @@ def _params(run, output_dir, **overrides):
                              for f in run["output_files"]),
         vocab_file=VOCAB, **flags)
     settings.update(overrides)
-    return tfrecords.CreatePretrainingDataParams(**settings)
+    return create_data.CreatePretrainingDataParams(**settings)
 
 
 @pytest.mark.parametrize("name", sorted(_golden_runs()))
 def test_golden_runs(tmp_path, name):
     run = _golden_runs()[name]
-    written = tfrecords.run(_params(run, str(tmp_path)))
+    written = create_data.run(_params(run, str(tmp_path)))
     assert written == run["wrote_total_instances"]
     for output, info in run["output_files"].items():
         ours = tfrecords.read_examples(str(tmp_path / output))
@@ -128,10 +130,10 @@ def _shard_instances(shard, num_shards, seed, run):
     tokenizer = tokenization.FullTokenizer(VOCAB, do_lower_case=True)
     symbols = instances.Symbols.for_ids(tokenizer.vocab)
     with open(CORPUS, "rb") as f:
-        corpus = instances.read_corpus([f.read().split(b"\n")], tokenizer,
-                                       shard, num_shards)
+        corpus = corpus_lib.read_corpus([f.read().split(b"\n")], tokenizer,
+                                        shard, num_shards)
     flags = run["flags"]
-    rng = random.Random(tfrecords.shard_seed(seed, shard))
+    rng = random.Random(create_data.shard_seed(seed, shard))
     result = []
     for a0, a1, b0, b1, is_random_next, masked in instances.generate(
             corpus, flags["dupe_factor"], 64, flags["short_seq_prob"],
@@ -164,8 +166,8 @@ def test_sharded_run_is_deterministic_and_holds_each_shards_instances(
     first, second = tmp_path / "first", tmp_path / "second"
     first.mkdir()
     second.mkdir()
-    written = tfrecords.run(_params(run, str(first), num_workers=2))
-    assert tfrecords.run(_params(run, str(second), num_workers=2)) == written
+    written = create_data.run(_params(run, str(first), num_workers=2))
+    assert create_data.run(_params(run, str(second), num_workers=2)) == written
     outputs = sorted(run["output_files"])
     for output in outputs:
         assert (first / output).read_bytes() == (second / output).read_bytes()
@@ -185,7 +187,7 @@ def test_sharded_run_is_deterministic_and_holds_each_shards_instances(
     for shard in (0, 1):
         indices = [i for s, i in order if s == shard]
         assert indices == list(range(len(indices)))
-    assert len({s for s, _ in order[:tfrecords.MERGE_BLOCK]}) == 1
+    assert len({s for s, _ in order[:create_data.MERGE_BLOCK]}) == 1
 
 
 def _write(path, text):
@@ -199,7 +201,7 @@ def _error_params(tmp_path, **overrides):
                     vocab_file=VOCAB, max_seq_length=64,
                     max_predictions_per_seq=10, dupe_factor=1)
     settings.update(overrides)
-    return tfrecords.CreatePretrainingDataParams(**settings)
+    return create_data.CreatePretrainingDataParams(**settings)
 
 
 @pytest.mark.parametrize("overrides, message", [
@@ -215,7 +217,7 @@ def _error_params(tmp_path, **overrides):
 ])
 def test_bad_settings(tmp_path, overrides, message):
     with pytest.raises(file_io.UserInputError) as error:
-        tfrecords.run(_error_params(tmp_path, **overrides))
+        create_data.run(_error_params(tmp_path, **overrides))
     assert str(error.value) == message
     assert os.listdir(tmp_path) == []
 
@@ -223,7 +225,7 @@ def test_bad_settings(tmp_path, overrides, message):
 def test_input_pattern_that_matches_nothing(tmp_path):
     pattern = str(tmp_path / "missing-*.txt")
     with pytest.raises(file_io.UserInputError) as error:
-        tfrecords.run(_error_params(tmp_path, input_file=pattern))
+        create_data.run(_error_params(tmp_path, input_file=pattern))
     assert str(error.value) == f"--input_file={pattern!r} matches no file"
     assert os.listdir(tmp_path) == []
 
@@ -231,7 +233,7 @@ def test_input_pattern_that_matches_nothing(tmp_path):
 def test_missing_vocab(tmp_path):
     vocab = str(tmp_path / "vocab.txt")
     with pytest.raises(file_io.UserInputError) as error:
-        tfrecords.run(_error_params(tmp_path, vocab_file=vocab))
+        create_data.run(_error_params(tmp_path, vocab_file=vocab))
     assert str(error.value) == f"--vocab_file={vocab!r}: file not found"
     assert os.listdir(tmp_path) == []
 
@@ -242,7 +244,7 @@ def test_vocab_without_special_token(tmp_path, missing):
     vocab = _write(tmp_path / "vocab.txt",
                    "\n".join(t for t in tokens if t != missing) + "\n")
     with pytest.raises(file_io.UserInputError) as error:
-        tfrecords.run(_error_params(tmp_path, vocab_file=vocab))
+        create_data.run(_error_params(tmp_path, vocab_file=vocab))
     assert str(error.value) == f"--vocab_file={vocab!r} has no {missing} entry"
     assert os.listdir(tmp_path) == ["vocab.txt"]
 
@@ -251,8 +253,8 @@ def test_vocab_without_special_token(tmp_path, missing):
 def test_corpus_without_documents(tmp_path, num_workers):
     corpus = _write(tmp_path / "empty.txt", "\n \n\u200b\n\n")
     with pytest.raises(file_io.UserInputError) as error:
-        tfrecords.run(_error_params(tmp_path, input_file=corpus,
-                                    num_workers=num_workers))
+        create_data.run(_error_params(tmp_path, input_file=corpus,
+                                      num_workers=num_workers))
     assert str(error.value) == (
         f"--input_file={corpus!r}: no documents (every line is blank or "
         "tokenizes to nothing)")
@@ -272,7 +274,7 @@ def test_failure_while_writing_leaves_no_output(tmp_path, monkeypatch):
     monkeypatch.setattr(tfrecords.ExampleEncoder, "encode", failing_encode)
     output = f"{tmp_path / 'a.tfrecord'},{tmp_path / 'b.tfrecord'}"
     with pytest.raises(RuntimeError, match="disk full"):
-        tfrecords.run(_error_params(tmp_path, output_file=output))
+        create_data.run(_error_params(tmp_path, output_file=output))
     assert os.listdir(tmp_path) == []
 
 
@@ -284,8 +286,8 @@ def test_undecodable_bytes_are_dropped(tmp_path):
     results = []
     for name, path in (("good", good), ("bad", str(bad))):
         output = str(tmp_path / f"{name}.tfrecord")
-        tfrecords.run(_error_params(tmp_path, input_file=path,
-                                    output_file=output))
+        create_data.run(_error_params(tmp_path, input_file=path,
+                                      output_file=output))
         results.append(tfrecords.read_examples(output))
     assert results[0] == results[1]
     assert len(results[0]) == 1
@@ -353,10 +355,10 @@ def test_script_bad_input_exits_with_one_line(tmp_path):
 
 
 def test_progress_lines(tmp_path, monkeypatch, caplog):
-    monkeypatch.setattr(instances, "PROGRESS_EVERY_S", 0.0)
+    monkeypatch.setattr(corpus_lib, "PROGRESS_EVERY_S", 0.0)
     run = _golden_runs()["a_default"]
     with caplog.at_level("INFO", logger="absl"):
-        tfrecords.run(_params(run, str(tmp_path)))
+        create_data.run(_params(run, str(tmp_path)))
     messages = [r.getMessage() for r in caplog.records]
     assert "Read 463 lines, 61 documents, 10041 tokens" in "\n".join(messages)
     assert any(m.startswith("Sampled 439 instances from 122/122 document "

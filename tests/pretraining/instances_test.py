@@ -10,6 +10,7 @@ import random
 import pytest
 
 from bert_tf import tokenization
+from bert_tf.pretraining import corpus as corpus_lib
 from bert_tf.pretraining import instances
 
 # SPEC 5.7: the tiny vocab (ids 0..27) and input.
@@ -224,8 +225,8 @@ def test_read_corpus_edge_cases(spec_tokenizer):
              b"  \tthe dog ran .\t \n"
              b"sun is hot")  # no newline: the next file continues it
     part2 = b" today\xff .\nbirds sing\n\n"  # \xff dropped (UTF-8 "ignore")
-    corpus = instances.read_corpus([io.BytesIO(part1), io.BytesIO(part2)],
-                                   spec_tokenizer)
+    corpus = corpus_lib.read_corpus([io.BytesIO(part1), io.BytesIO(part2)],
+                                    spec_tokenizer)
     assert _corpus_tokens(corpus, spec_tokenizer) == [
         [["the", "cat", "sat", "."]],
         [["the", "dog", "ran", "."], ["sun", "is", "hot"],
@@ -235,7 +236,7 @@ def test_read_corpus_edge_cases(spec_tokenizer):
 
 def test_read_corpus_blank_line_is_unicode_whitespace(spec_tokenizer):
     lines = ["the cat", "\u3000\u00a0", "the dog"]
-    corpus = instances.read_corpus([lines], spec_tokenizer)
+    corpus = corpus_lib.read_corpus([lines], spec_tokenizer)
     assert _corpus_tokens(corpus, spec_tokenizer) == [
         [["the", "cat"]], [["the", "dog"]]]
 
@@ -244,8 +245,8 @@ def test_read_corpus_shards_by_document_index(spec_tokenizer):
     # Documents 0..4, document 2 empty (two blank lines in a row).
     text = "the cat\n\nthe dog\n\n\nsun\n\nbirds\n"
     shards = [
-        _corpus_tokens(instances.read_corpus([_lines(text)], spec_tokenizer,
-                                             shard, 2), spec_tokenizer)
+        _corpus_tokens(corpus_lib.read_corpus([_lines(text)], spec_tokenizer,
+                                              shard, 2), spec_tokenizer)
         for shard in (0, 1)]
     assert shards == [[[["the", "cat"]], [["birds"]]],
                       [[["the", "dog"]], [["sun"]]]]
@@ -253,7 +254,7 @@ def test_read_corpus_shards_by_document_index(spec_tokenizer):
 
 def test_instance_store_round_trip(tmp_path):
     with open(tmp_path / "store", "w+b", buffering=0) as f:
-        store = instances.InstanceStore(f, max_predictions_per_seq=3)
+        store = corpus_lib.InstanceStore(f, max_predictions_per_seq=3)
         store.append(0, 5, 5, 9, True, [(1, 4), (7, 103)])
         store.append(10, 12, 40, 41, False, [(2, 2), (3, 9), (4, 30521)])
         store.append(1, 2, 3, 4, False, [])

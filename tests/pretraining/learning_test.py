@@ -10,7 +10,7 @@ import os
 import pytest
 
 from bert_tf.pretraining import run as run_lib
-from bert_tf.pretraining import tfrecords
+from bert_tf.pretraining import create_data
 from tests.conftest import testdata
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -27,8 +27,8 @@ TINY = {
 
 def _pretrain(tmp_path, num_train_steps):
     data = str(tmp_path / "sample.tfrecord")
-    tfrecords.run(
-        tfrecords.CreatePretrainingDataParams(
+    create_data.run(
+        create_data.CreatePretrainingDataParams(
             input_file=os.path.join(REPO, "sample_text.txt"),
             output_file=data,
             vocab_file=testdata("vocab", "uncased_vocab.txt"),
