@@ -78,6 +78,34 @@ CREATE_PRETRAINING_DATA_FLAGS = [
     ("short_seq_prob", 0.1, "float"),
 ]
 
+RUN_SQUAD_FLAGS = [
+    ("bert_config_file", None, "string"),
+    ("vocab_file", None, "string"),
+    ("output_dir", None, "string"),
+    ("train_file", None, "string"),
+    ("predict_file", None, "string"),
+    ("init_checkpoint", None, "string"),
+    ("do_lower_case", True, "bool"),
+    ("max_seq_length", 384, "int"),
+    ("doc_stride", 128, "int"),
+    ("max_query_length", 64, "int"),
+    ("do_train", False, "bool"),
+    ("do_predict", False, "bool"),
+    ("train_batch_size", 32, "int"),
+    ("predict_batch_size", 8, "int"),
+    ("learning_rate", 5e-5, "float"),
+    ("num_train_epochs", 3.0, "float"),
+    ("warmup_proportion", 0.1, "float"),
+    ("save_checkpoints_steps", 1000, "int"),
+    ("iterations_per_loop", 1000, "int"),
+    ("n_best_size", 20, "int"),
+    ("max_answer_length", 30, "int"),
+] + TPU_FLAGS + [
+    ("verbose_logging", False, "bool"),
+    ("version_2_with_negative", False, "bool"),
+    ("null_score_diff_threshold", 0.0, "float"),
+]
+
 # The bert_tf additions shared by the training scripts, after the original's.
 RUNNER_ADDITIONS = [
     ("precision", "auto", "string enum"),
@@ -171,3 +199,17 @@ def test_extract_features_flags():
     assert defined[6].help == (
         "The vocabulary file that the BERT model was trained on."
     )
+
+
+def test_run_squad_flags():
+    defined = _script_flags("run_squad")
+    assert len(RUN_SQUAD_FLAGS) == 30
+    assert _summary(defined[:30]) == RUN_SQUAD_FLAGS
+    assert _summary(defined[30:]) == RUNNER_ADDITIONS
+    # Float flags, so that --num_train_epochs=2.5 and a negative threshold
+    # parse.
+    assert isinstance(defined[15].default, float)
+    assert isinstance(defined[29].default, float)
+    # The original's help text, including its wording for --do_predict.
+    assert defined[11].help == "Whether to run eval on the dev set."
+    assert all(f.help for f in defined)

@@ -19,7 +19,6 @@ Differences from the original, all visible in the logs:
 """
 
 import dataclasses
-import importlib
 import os
 from typing import Optional
 
@@ -32,6 +31,7 @@ from bert_tf import distribution
 from bert_tf import estimator
 from bert_tf import file_io
 from bert_tf import tokenization
+from bert_tf.classifier import export
 from bert_tf.classifier import features
 from bert_tf.classifier import input_pipeline
 from bert_tf.classifier import model as model_lib
@@ -41,7 +41,6 @@ from bert_tf.config import BertConfig
 
 # Tasks whose examples have no text_b (for the exported serving signature).
 _SINGLE_SENTENCE_TASKS = ("cola", "sst2", "sst-2")
-_EXPORT_MODULE = "bert_tf.classifier.export"
 
 
 @dataclasses.dataclass
@@ -339,17 +338,7 @@ def _predict(params, data, runner, chief):
 
 
 def _export(params, data, task):
-    """Exports a SavedModel of the final weights, when the exporter exists."""
-    try:
-        exporter = importlib.import_module(_EXPORT_MODULE)
-    except ModuleNotFoundError as e:
-        if e.name != _EXPORT_MODULE:
-            raise
-        logging.warning(
-            "--export_dir=%s: skipped, this bert_tf has no SavedModel "
-            "exporter (%s)", params.export_dir, _EXPORT_MODULE,
-        )
-        return
+    """Exports a raw-text SavedModel of the final weights."""
     # A float32 copy outside any distribution strategy, whatever the
     # training precision: the checkpoint holds float32 weights anyway.
     model = model_lib.BertClassifier(
@@ -363,7 +352,7 @@ def _export(params, data, task):
     except file_io.UserInputError as e:
         raise file_io.UserInputError(f"--export_dir: {e}") from None
     logging.info("Exporting %s to %s", source, params.export_dir)
-    exporter.export_saved_model(
+    export.export_saved_model(
         model,
         params.export_dir,
         params.vocab_file,

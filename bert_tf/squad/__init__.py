@@ -1,1 +1,1 @@
-"""SQuAD (run_squad.py): the span model."""
+"""SQuAD 1.1 / 2.0 (run_squad.py): reading, windows, span model, predictions."""

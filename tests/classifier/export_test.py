@@ -1,8 +1,6 @@
 import itertools
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -10,12 +8,10 @@ import tensorflow as tf
 
 from bert_tf.checkpoints import load_tf1_checkpoint
 from bert_tf.classifier import export
-from bert_tf.classifier import features
-from bert_tf.classifier import processors
 from bert_tf.classifier.model import BertClassifier
 from bert_tf.config import BertConfig
 from bert_tf.graph_tokenizer import GraphTokenizer
-from bert_tf.tokenization import FullTokenizer
+from tests.classifier.serving_helpers import serve_in_fresh_process
 from tests.conftest import testdata
 
 LABELS = ["contradiction", "entailment", "neutral"]
@@ -63,19 +59,6 @@ def _graph_tokenizer(vocab):
     return _TOKENIZERS[vocab]
 
 
-RELOAD = """
-import json, sys
-import tensorflow as tf
-import tensorflow_text  # noqa: F401  (registers the tokenizer's ops)
-model = tf.saved_model.load(sys.argv[1])
-rows = json.loads(sys.argv[2])
-out = model.signatures["serving_default"](
-    text_a=tf.constant([r[0] for r in rows]), text_b=tf.constant([r[1] for r in rows]))
-print(json.dumps({k: v.numpy().tolist() for k, v in out.items()},
-                 default=lambda b: b.decode()))
-"""
-
-
 def test_exported_model_reloads_in_a_fresh_process(tmp_path):
     golden = np.load(testdata("tiny_classifier", "golden_outputs.npz"))
     with open(testdata("tiny_classifier", "golden_outputs.json")) as f:
@@ -92,13 +75,7 @@ def test_exported_model_reloads_in_a_fresh_process(tmp_path):
     assert not [p for p in os.listdir(tmp_path) if p.startswith(".")]
 
     texts = [[r["text_a"], r["text_b"]] for r in rows]
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    result = subprocess.run(
-        [sys.executable, "-c", RELOAD, export_dir, json.dumps(texts)],
-        capture_output=True, text=True, env=env, cwd=str(tmp_path), timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    outputs = json.loads(result.stdout.strip().splitlines()[-1])
+    outputs = serve_in_fresh_process(export_dir, texts, tmp_path)
     np.testing.assert_allclose(
         outputs["probabilities"], golden["probabilities"][: len(rows)], atol=1e-5
     )

@@ -29,6 +29,7 @@ from bert_tf.classifier import task as task_lib
 from bert_tf.config import BertConfig
 from bert_tf.file_io import UserInputError
 from bert_tf.tokenization import FullTokenizer
+from tests.classifier.serving_helpers import serve_in_fresh_process
 from tests.conftest import testdata
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -157,25 +158,29 @@ def _check_against_golden(output_dir, global_step):
     )
 
 
-def test_eval_and_predict_from_init_checkpoint(tmp_path, monkeypatch, caplog):
-    # No exporter module: --export_dir is skipped with a log line.
-    monkeypatch.setitem(sys.modules, run_lib._EXPORT_MODULE, None)
+def test_eval_predict_and_export_from_init_checkpoint(tmp_path, caplog):
     data_dir = _mnli_data_dir(tmp_path / "data")
     output_dir = tmp_path / "out"
+    export_dir = str(tmp_path / "export")
     # Set the absl logger's own level: tf.saved_model.save (run by other
     # tests in the session) leaves it at WARNING.
     with caplog.at_level("INFO", logger="absl"):
         results = run_lib.run(_params(
             data_dir, output_dir, init_checkpoint=FINE_TUNED_CKPT,
-            do_eval=True, do_predict=True, export_dir=str(tmp_path / "export"),
+            do_eval=True, do_predict=True, export_dir=export_dir,
         ))
     assert results["global_step"] == 0  # warm start only, nothing restored
     _check_against_golden(output_dir, global_step=0)
     messages = [r.getMessage() for r in caplog.records]
     assert "  Num examples = 4 (3 actual, 1 padding)" in messages
     assert "***** Running prediction*****" in messages
-    assert any(m.startswith("--export_dir=") and "skipped" in m for m in messages)
-    assert not (tmp_path / "export").exists()
+
+    # The raw-text SavedModel, reloaded with TensorFlow and tensorflow-text
+    # alone, gives test_results.tsv's probabilities.
+    texts = [[r["text_a"], r["text_b"]] for r in _real_predict_rows()]
+    served = serve_in_fresh_process(export_dir, texts, tmp_path)["probabilities"]
+    written = _read_test_results(os.path.join(output_dir, "test_results.tsv"))
+    np.testing.assert_allclose(served, written, atol=1e-5)
 
 
 def test_eval_and_predict_restore_checkpoint_in_output_dir(tmp_path, monkeypatch):
@@ -193,7 +198,7 @@ def test_eval_and_predict_restore_checkpoint_in_output_dir(tmp_path, monkeypatch
             exported.update(args=args, export_dir=export_dir,
                             output_weights=model.classifier.output_weights.numpy())
 
-    monkeypatch.setitem(sys.modules, run_lib._EXPORT_MODULE, FakeExporter)
+    monkeypatch.setattr(run_lib.export, "export_saved_model", FakeExporter.export_saved_model)
     data_dir = _mnli_data_dir(tmp_path / "data")
     run_lib.run(_params(data_dir, output_dir, do_eval=True, do_predict=True,
                         export_dir=str(tmp_path / "export")))

@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from bert_tf.file_io import UserInputError
 from bert_tf.pretraining import dynamic_masking

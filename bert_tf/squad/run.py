@@ -1,0 +1,372 @@
+"""run_squad.py's work: fine-tune on SQuAD 1.1 / 2.0 and write predictions.
+
+`run(SquadParams(...))` does what the original `main` did, on the shared
+`Estimator`:
+
+* `--do_train`: the training questions are shuffled with
+  `random.Random(12345)` (as the original, so the same windows land in the
+  same batches), written to `output_dir/train.tf_record`, and trained on
+  for `int(num_questions / train_batch_size * num_train_epochs)` steps
+  (counted in questions, not windows, as the original). Checkpoints go to
+  `output_dir`, which is resumed from; `init_checkpoint` only warm-starts a
+  fresh `output_dir`.
+* `--do_predict`: `output_dir/eval.tf_record`, then `predictions.json`,
+  `nbest_predictions.json` and, for SQuAD 2.0, `null_odds.json` in
+  `output_dir`, scored by the official evaluate-v1.1.py / evaluate-v2.0.py.
+
+Differences from the original: every input is read and checked before
+any work starts (a bad predict file fails before training, not after);
+bad input is one line naming the flag or file; output files appear only
+when complete; a SQuAD 2.0 question whose n-best list holds only the null
+answer is predicted "" instead of crashing (see `postprocess`).
+"""
+
+import dataclasses
+import os
+import random
+from typing import Optional
+
+import tensorflow as tf
+from absl import logging
+
+from bert_tf import checkpoints
+from bert_tf import distribution
+from bert_tf import estimator
+from bert_tf import file_io
+from bert_tf import tokenization
+from bert_tf.config import BertConfig
+from bert_tf.squad import examples as examples_lib
+from bert_tf.squad import features as features_lib
+from bert_tf.squad import postprocess
+from bert_tf.squad import task as task_lib
+
+# The original pre-shuffled the training questions with this seed, so a
+# large shuffle buffer is not needed.
+_TRAIN_SHUFFLE_SEED = 12345
+_PROGRESS_EVERY = 1000
+
+
+@dataclasses.dataclass
+class SquadParams:
+    """The flags of run_squad.py (original names, order and defaults)."""
+
+    bert_config_file: str
+    vocab_file: str
+    output_dir: str
+    train_file: str = None
+    predict_file: str = None
+    init_checkpoint: str = None
+    do_lower_case: bool = True
+    max_seq_length: int = 384
+    doc_stride: int = 128
+    max_query_length: int = 64
+    do_train: bool = False
+    do_predict: bool = False
+    train_batch_size: int = 32
+    predict_batch_size: int = 8
+    learning_rate: float = 5e-5
+    num_train_epochs: float = 3.0
+    warmup_proportion: float = 0.1
+    save_checkpoints_steps: int = 1000
+    iterations_per_loop: int = 1000
+    n_best_size: int = 20
+    max_answer_length: int = 30
+    use_tpu: bool = False
+    tpu_name: str = None
+    tpu_zone: str = None
+    gcp_project: str = None
+    master: str = None
+    num_tpu_cores: int = 8
+    verbose_logging: bool = False
+    version_2_with_negative: bool = False
+    null_score_diff_threshold: float = 0.0
+    # Additions of bert_tf (not in the original).
+    precision: str = "auto"
+    use_xla: bool = False
+    optimizer: str = "adamw"
+    gradient_accumulation_steps: int = 1
+    random_seed: int = None
+
+
+@dataclasses.dataclass
+class SquadData:
+    """What `validate` read and checked: everything `run` needs as input.
+
+    Example lists are None for the modes that were not requested; the
+    training examples are already shuffled.
+    """
+
+    config: BertConfig
+    tokenizer: tokenization.FullTokenizer
+    train_examples: Optional[list] = None
+    predict_examples: Optional[list] = None
+    num_train_steps: Optional[int] = None
+    num_warmup_steps: Optional[int] = None
+
+
+def _check_flags(params, config):
+    """validate_flags_or_throw of the original, in its order and words."""
+    tokenization.validate_case_matches_checkpoint(
+        params.do_lower_case, params.init_checkpoint
+    )
+    if not params.do_train and not params.do_predict:
+        raise file_io.UserInputError(
+            "At least one of `do_train` or `do_predict` must be True."
+        )
+    if params.do_train and not params.train_file:
+        raise file_io.UserInputError(
+            "If `do_train` is True, then `train_file` must be specified."
+        )
+    if params.do_predict and not params.predict_file:
+        raise file_io.UserInputError(
+            "If `do_predict` is True, then `predict_file` must be specified."
+        )
+    if params.max_seq_length > config.max_position_embeddings:
+        raise file_io.UserInputError(
+            f"--max_seq_length={params.max_seq_length}: Cannot use sequence "
+            f"length {params.max_seq_length} because the BERT model was only "
+            f"trained up to sequence length {config.max_position_embeddings}"
+        )
+    if params.max_seq_length <= params.max_query_length + 3:
+        raise file_io.UserInputError(
+            f"The max_seq_length ({params.max_seq_length}) must be greater "
+            f"than max_query_length ({params.max_query_length}) + 3"
+        )
+
+
+def _check_settings(params):
+    """Values the original accepted but then hung or crashed on."""
+    for name in ("train_batch_size", "predict_batch_size",
+                 "save_checkpoints_steps", "iterations_per_loop",
+                 "doc_stride", "n_best_size", "max_answer_length",
+                 "gradient_accumulation_steps"):
+        value = getattr(params, name)
+        if value < 1:
+            raise file_io.UserInputError(
+                f"--{name}={value}: expected a positive integer"
+            )
+    if params.max_query_length < 0:
+        raise file_io.UserInputError(
+            f"--max_query_length={params.max_query_length}: expected >= 0"
+        )
+    if params.optimizer not in ("adamw", "lamb"):
+        raise file_io.UserInputError(
+            f"--optimizer={params.optimizer!r}: expected 'adamw' or 'lamb'"
+        )
+    if not 0.0 <= params.warmup_proportion <= 1.0:
+        raise file_io.UserInputError(
+            f"--warmup_proportion={params.warmup_proportion}: expected a "
+            "value between 0 and 1"
+        )
+
+
+def _read_train_examples(params, data):
+    examples = examples_lib.read_squad_examples(
+        params.train_file, is_training=True,
+        version_2_with_negative=params.version_2_with_negative,
+        what="train_file",
+    )
+    data.num_train_steps = int(
+        len(examples) / params.train_batch_size * params.num_train_epochs
+    )
+    if data.num_train_steps < 1:
+        raise file_io.UserInputError(
+            f"--train_file={params.train_file!r} has {len(examples)} usable "
+            f"questions; with --train_batch_size={params.train_batch_size} "
+            f"and --num_train_epochs={params.num_train_epochs} that is "
+            f"{data.num_train_steps} training steps, expected at least 1"
+        )
+    data.num_warmup_steps = int(
+        data.num_train_steps * params.warmup_proportion
+    )
+    random.Random(_TRAIN_SHUFFLE_SEED).shuffle(examples)
+    data.train_examples = examples
+
+
+def validate(params):
+    """The original's checks in its order, then the inputs' own checks.
+
+    Reads the SQuAD files the requested modes need, so that all input
+    errors surface before anything is written or trained.
+
+    Returns:
+      a `SquadData`.
+
+    Raises:
+      UserInputError: one line naming the flag or file and what was
+        expected.
+    """
+    # The script marks these required; library callers get the same check.
+    for name in ("bert_config_file", "vocab_file", "output_dir"):
+        if not getattr(params, name):
+            raise file_io.UserInputError(f"--{name} is required")
+    config = BertConfig.from_json_file(params.bert_config_file)
+    _check_flags(params, config)
+    _check_settings(params)
+    tokenizer = tokenization.FullTokenizer(
+        params.vocab_file, do_lower_case=params.do_lower_case
+    )
+    vocab_rows = max(tokenizer.vocab.values(), default=-1) + 1
+    if vocab_rows > config.vocab_size:
+        # Out-of-range ids give NaNs on GPU/TPU instead of an error.
+        raise file_io.UserInputError(
+            f"--vocab_file={params.vocab_file!r} has {vocab_rows} entries but "
+            f"bert_config.json says vocab_size={config.vocab_size}; they must "
+            "belong to the same model"
+        )
+    if params.init_checkpoint:
+        checkpoints.resolve_checkpoint_path(params.init_checkpoint)
+
+    data = SquadData(config, tokenizer)
+    if params.do_train:
+        _read_train_examples(params, data)
+    if params.do_predict:
+        data.predict_examples = examples_lib.read_squad_examples(
+            params.predict_file, is_training=False, what="predict_file"
+        )
+        if not data.predict_examples:
+            raise file_io.UserInputError(
+                f"--predict_file={params.predict_file!r} has no questions"
+            )
+    return data
+
+
+def _convert(params, data, examples, is_training, output_fn):
+    """Windows of `examples` to `output_fn`; returns how many."""
+    return features_lib.convert_examples_to_features(
+        examples=examples,
+        tokenizer=data.tokenizer,
+        max_seq_length=params.max_seq_length,
+        doc_stride=params.doc_stride,
+        max_query_length=params.max_query_length,
+        is_training=is_training,
+        output_fn=output_fn,
+    )
+
+
+def _train(params, data, runner):
+    path = os.path.join(params.output_dir, "train.tf_record")
+    with features_lib.FeatureWriter(path, is_training=True) as writer:
+        num_features = _convert(params, data, data.train_examples, True,
+                                writer.process_feature)
+    logging.info("***** Running training *****")
+    logging.info("  Num orig examples = %d", len(data.train_examples))
+    logging.info("  Num split examples = %d", num_features)
+    logging.info("  Batch size = %d", params.train_batch_size)
+    logging.info("  Num steps = %d", data.num_train_steps)
+    input_fn = features_lib.input_fn_builder(
+        input_file=path,
+        seq_length=params.max_seq_length,
+        is_training=True,
+        drop_remainder=True,
+        batch_size=params.train_batch_size,
+        seed=params.random_seed,
+    )
+    runner.train(input_fn, max_steps=data.num_train_steps,
+                 batch_size=params.train_batch_size)
+
+
+def _predict(params, data, runner, chief):
+    path = os.path.join(params.output_dir, "eval.tf_record")
+    eval_features = []
+    with features_lib.FeatureWriter(path, is_training=False) as writer:
+
+        def append_feature(feature):
+            eval_features.append(feature)
+            writer.process_feature(feature)
+
+        _convert(params, data, data.predict_examples, False, append_feature)
+    logging.info("***** Running predictions *****")
+    logging.info("  Num orig examples = %d", len(data.predict_examples))
+    logging.info("  Num split examples = %d", len(eval_features))
+    logging.info("  Batch size = %d", params.predict_batch_size)
+    if not chief:
+        logging.info("Prediction runs on the chief worker only; skipped here")
+        return None
+
+    input_fn = features_lib.input_fn_builder(
+        input_file=path,
+        seq_length=params.max_seq_length,
+        is_training=False,
+        drop_remainder=False,
+        batch_size=params.predict_batch_size,
+    )
+    all_results = []
+    for result in runner.predict(input_fn):
+        if len(all_results) % _PROGRESS_EVERY == 0:
+            logging.info("Processing example: %d", len(all_results))
+        all_results.append(postprocess.RawResult(
+            unique_id=int(result["unique_ids"]),
+            start_logits=[float(x) for x in result["start_logits"].flat],
+            end_logits=[float(x) for x in result["end_logits"].flat],
+        ))
+    if len(all_results) != len(eval_features):
+        raise RuntimeError(
+            f"got {len(all_results)} predictions for {len(eval_features)} "
+            "features"
+        )
+    postprocess.write_predictions(
+        data.predict_examples,
+        eval_features,
+        all_results,
+        n_best_size=params.n_best_size,
+        max_answer_length=params.max_answer_length,
+        do_lower_case=params.do_lower_case,
+        output_prediction_file=os.path.join(
+            params.output_dir, "predictions.json"
+        ),
+        output_nbest_file=os.path.join(
+            params.output_dir, "nbest_predictions.json"
+        ),
+        output_null_log_odds_file=os.path.join(
+            params.output_dir, "null_odds.json"
+        ),
+        version_2_with_negative=params.version_2_with_negative,
+        null_score_diff_threshold=params.null_score_diff_threshold,
+        verbose_logging=params.verbose_logging,
+    )
+    return all_results
+
+
+def run(params):
+    """Trains and/or predicts, in the original's order.
+
+    Returns:
+      with do_predict (on the chief), the list of `postprocess.RawResult`
+      (one per window, in eval.tf_record order) that the prediction files
+      were computed from; else None.
+    """
+    data = validate(params)
+    if params.random_seed is not None:
+        tf.keras.utils.set_random_seed(params.random_seed)
+    file_io.makedirs(params.output_dir)
+    strategy = distribution.get_strategy(
+        params.use_tpu, params.tpu_name, params.tpu_zone, params.gcp_project,
+        params.master,
+    )
+    distribution.set_precision(params.precision)
+    chief = distribution.is_chief(strategy)
+    task = task_lib.SquadTask(
+        bert_config=data.config,
+        learning_rate=params.learning_rate,
+        num_train_steps=data.num_train_steps,
+        num_warmup_steps=data.num_warmup_steps,
+        optimizer_type=params.optimizer,
+        gradient_accumulation_steps=params.gradient_accumulation_steps,
+    )
+    runner = estimator.Estimator(
+        task,
+        estimator.RunConfig(
+            model_dir=params.output_dir,
+            save_checkpoints_steps=params.save_checkpoints_steps,
+            iterations_per_loop=params.iterations_per_loop,
+            jit_compile=params.use_xla,
+        ),
+        strategy=strategy,
+        init_checkpoint=params.init_checkpoint,
+    )
+    if params.do_train:
+        _train(params, data, runner)
+    if params.do_predict:
+        return _predict(params, data, runner, chief)
+    return None

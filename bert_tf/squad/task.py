@@ -1,0 +1,89 @@
+"""The fine-tuning task of run_squad.py: span loss and predictions.
+
+As the original `model_fn`: the loss is the mean over the batch of the
+cross-entropy of the start position plus that of the end position, halved;
+each is a softmax over all sequence positions (question and padding
+included, as the original did not mask them). There is no EVAL mode:
+SQuAD is scored from the prediction files with the official scripts.
+
+The batch mean is split over replicas so that their losses sum to exactly
+the global-batch loss: the denominator is the batch size summed over all
+replicas.
+"""
+
+import dataclasses
+
+import tensorflow as tf
+
+from bert_tf import checkpoints
+from bert_tf import estimator
+from bert_tf import optimization
+from bert_tf.squad import model as model_lib
+
+
+def position_loss(logits, positions):
+    """Cross-entropy of each example's gold position, float32 [B].
+
+    Args:
+      logits: float Tensor of shape [batch_size, seq_length].
+      positions: int Tensor of shape [batch_size], in [0, seq_length).
+    """
+    logits = tf.cast(logits, tf.float32)
+    seq_length = tf.shape(logits)[-1]
+    one_hot_positions = tf.one_hot(positions, depth=seq_length,
+                                   dtype=tf.float32)
+    log_probs = tf.nn.log_softmax(logits, axis=-1)
+    return -tf.reduce_sum(one_hot_positions * log_probs, axis=-1)
+
+
+@dataclasses.dataclass
+class SquadTask(estimator.Task):
+    """Answer-span extraction with `BertSpanModel`.
+
+    Attributes:
+      bert_config: a `BertConfig`.
+      learning_rate, num_train_steps, num_warmup_steps, optimizer_type,
+        gradient_accumulation_steps: passed to `create_optimizer` (training
+        only).
+    """
+
+    bert_config: object
+    learning_rate: float = 5e-5
+    num_train_steps: int = None
+    num_warmup_steps: int = None
+    optimizer_type: str = "adamw"
+    gradient_accumulation_steps: int = 1
+
+    def build_model(self):
+        return model_lib.BertSpanModel(self.bert_config)
+
+    def create_optimizer(self, model):
+        return optimization.create_optimizer(
+            self.learning_rate,
+            self.num_train_steps,
+            self.num_warmup_steps,
+            optimizer_type=self.optimizer_type,
+            variable_names=checkpoints.keras_path_to_tf1_name(model),
+            gradient_accumulation_steps=self.gradient_accumulation_steps,
+        )
+
+    def loss(self, outputs, features):
+        start_losses = position_loss(
+            outputs["start_logits"], features["start_positions"]
+        )
+        end_losses = position_loss(
+            outputs["end_logits"], features["end_positions"]
+        )
+        batch_size = estimator.global_sum(
+            tf.cast(tf.size(start_losses), tf.float32)
+        )
+        start_loss = tf.reduce_sum(start_losses) / batch_size
+        end_loss = tf.reduce_sum(end_losses) / batch_size
+        return (start_loss + end_loss) / 2.0
+
+    def predictions(self, outputs, features):
+        return {
+            "unique_ids": features["unique_ids"],
+            "start_logits": tf.cast(outputs["start_logits"], tf.float32),
+            "end_logits": tf.cast(outputs["end_logits"], tf.float32),
+        }
