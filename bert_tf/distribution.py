@@ -73,6 +73,18 @@ def auto_strategy():
     return get_strategy()
 
 
+def global_sum(value):
+    """Sum of `value` (a tensor or nest) over all replicas, in replica context.
+
+    On one device it is the value itself. IndexedSlices are gathered, not
+    added, as the original measured them.
+    """
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return value
+    return context.all_reduce(tf.distribute.ReduceOp.SUM, value)
+
+
 def is_chief(strategy):
     """Whether this process writes checkpoints and result files."""
     resolver = getattr(strategy, "cluster_resolver", None)

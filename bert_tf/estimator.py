@@ -32,6 +32,7 @@ from absl import logging
 from bert_tf import checkpoints
 from bert_tf import distribution
 from bert_tf import file_io
+from bert_tf import optimization
 
 
 class Task:
@@ -40,7 +41,11 @@ class Task:
     Losses follow one rule so that several replicas train exactly like one
     device on the global batch: `loss` returns this replica's share, and the
     sum of the shares over replicas is the loss of the global batch (use
-    `global_sum` for denominators).
+    `distribution.global_sum` for denominators).
+
+    Subclasses are dataclasses with the training settings `learning_rate`,
+    `num_train_steps`, `num_warmup_steps`, `optimizer_type` and
+    `gradient_accumulation_steps`, which `create_optimizer` reads.
     """
 
     def build_model(self):
@@ -48,8 +53,15 @@ class Task:
         raise NotImplementedError
 
     def create_optimizer(self, model):
-        """Returns the optimizer for `model` (training only)."""
-        raise NotImplementedError
+        """The original's optimizer for `model`, decay exclusions by TF1 name."""
+        return optimization.create_optimizer(
+            self.learning_rate,
+            self.num_train_steps,
+            self.num_warmup_steps,
+            optimizer_type=self.optimizer_type,
+            variable_names=checkpoints.keras_path_to_tf1_name(model),
+            gradient_accumulation_steps=self.gradient_accumulation_steps,
+        )
 
     def loss(self, outputs, features):
         """This replica's share of the global-batch scalar loss."""
@@ -62,14 +74,6 @@ class Task:
     def predictions(self, outputs, features):
         """{name: per-example tensor} written by predict()."""
         return outputs
-
-
-def global_sum(value):
-    """Sum of `value` over all replicas (the value itself on one device)."""
-    context = tf.distribute.get_replica_context()
-    if context is None or context.num_replicas_in_sync == 1:
-        return value
-    return context.all_reduce(tf.distribute.ReduceOp.SUM, value)
 
 
 @dataclasses.dataclass

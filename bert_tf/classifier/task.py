@@ -19,9 +19,8 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
-from bert_tf import checkpoints
+from bert_tf import distribution
 from bert_tf import estimator
-from bert_tf import optimization
 from bert_tf.classifier import model as model_lib
 
 
@@ -71,21 +70,11 @@ class ClassifierTask(estimator.Task):
     def build_model(self):
         return model_lib.BertClassifier(self.bert_config, self.num_labels)
 
-    def create_optimizer(self, model):
-        return optimization.create_optimizer(
-            self.learning_rate,
-            self.num_train_steps,
-            self.num_warmup_steps,
-            optimizer_type=self.optimizer_type,
-            variable_names=checkpoints.keras_path_to_tf1_name(model),
-            gradient_accumulation_steps=self.gradient_accumulation_steps,
-        )
-
     def loss(self, outputs, features):
         losses = per_example_loss(
             outputs["logits"], features["label_ids"], self.is_regression
         )
-        batch_size = estimator.global_sum(tf.cast(tf.size(losses), tf.float32))
+        batch_size = distribution.global_sum(tf.cast(tf.size(losses), tf.float32))
         return tf.reduce_sum(losses) / batch_size
 
     def metrics(self, outputs, features):

@@ -20,6 +20,8 @@ import re
 import keras
 import tensorflow as tf
 
+from bert_tf import distribution
+
 
 @keras.saving.register_keras_serializable(package="bert_tf")
 class AdamWeightDecay(keras.optimizers.Optimizer):
@@ -209,7 +211,7 @@ class AdamWeightDecay(keras.optimizers.Optimizer):
                 f"{[self.reference_name(v) for v in trainable_variables]}"
             )
         grads, trainable_variables = (list(x) for x in zip(*pairs))
-        grads = _sum_over_replicas(grads)
+        grads = distribution.global_sum(grads)
         if self.accumulation_steps == 1:
             super().apply(self._clip(grads), trainable_variables)
             return
@@ -307,14 +309,6 @@ class AdamWeightDecay(keras.optimizers.Optimizer):
             }
         )
         return config
-
-
-def _sum_over_replicas(grads):
-    """Sums gradients over replicas; IndexedSlices are gathered, not added."""
-    context = tf.distribute.get_replica_context()
-    if context is None or context.num_replicas_in_sync == 1:
-        return grads
-    return context.all_reduce(tf.distribute.ReduceOp.SUM, grads)
 
 
 def _dense(grad, dtype):

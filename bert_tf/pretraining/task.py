@@ -10,9 +10,8 @@ import dataclasses
 
 import tensorflow as tf
 
-from bert_tf import checkpoints
+from bert_tf import distribution
 from bert_tf import estimator
-from bert_tf import optimization
 from bert_tf.modeling import BertPretrainingModel
 
 
@@ -30,22 +29,12 @@ class PretrainingTask(estimator.Task):
     def build_model(self):
         return BertPretrainingModel(self.bert_config)
 
-    def create_optimizer(self, model):
-        return optimization.create_optimizer(
-            self.learning_rate,
-            self.num_train_steps,
-            self.num_warmup_steps,
-            optimizer_type=self.optimizer_type,
-            variable_names=checkpoints.keras_path_to_tf1_name(model),
-            gradient_accumulation_steps=self.gradient_accumulation_steps,
-        )
-
     def loss(self, outputs, features):
         weights = tf.reshape(tf.cast(features["masked_lm_weights"], tf.float32), [-1])
         mlm_numerator = tf.reduce_sum(weights * outputs["masked_lm_example_loss"])
-        mlm_denominator = estimator.global_sum(tf.reduce_sum(weights)) + 1e-5
+        mlm_denominator = distribution.global_sum(tf.reduce_sum(weights)) + 1e-5
         nsp_losses = outputs["next_sentence_example_loss"]
-        batch_size = estimator.global_sum(tf.cast(tf.size(nsp_losses), tf.float32))
+        batch_size = distribution.global_sum(tf.cast(tf.size(nsp_losses), tf.float32))
         return (
             mlm_numerator / mlm_denominator
             + tf.reduce_sum(nsp_losses) / batch_size

@@ -15,9 +15,8 @@ import dataclasses
 
 import tensorflow as tf
 
-from bert_tf import checkpoints
+from bert_tf import distribution
 from bert_tf import estimator
-from bert_tf import optimization
 from bert_tf.squad import model as model_lib
 
 
@@ -57,16 +56,6 @@ class SquadTask(estimator.Task):
     def build_model(self):
         return model_lib.BertSpanModel(self.bert_config)
 
-    def create_optimizer(self, model):
-        return optimization.create_optimizer(
-            self.learning_rate,
-            self.num_train_steps,
-            self.num_warmup_steps,
-            optimizer_type=self.optimizer_type,
-            variable_names=checkpoints.keras_path_to_tf1_name(model),
-            gradient_accumulation_steps=self.gradient_accumulation_steps,
-        )
-
     def loss(self, outputs, features):
         start_losses = position_loss(
             outputs["start_logits"], features["start_positions"]
@@ -74,7 +63,7 @@ class SquadTask(estimator.Task):
         end_losses = position_loss(
             outputs["end_logits"], features["end_positions"]
         )
-        batch_size = estimator.global_sum(
+        batch_size = distribution.global_sum(
             tf.cast(tf.size(start_losses), tf.float32)
         )
         start_loss = tf.reduce_sum(start_losses) / batch_size
