@@ -7,63 +7,39 @@ RNG state is not part of the TF1 checkpoint (nor was it in the original), so
 with dropout on the resumed run is equally valid but not bit-identical.
 """
 
-import os
 import signal
 import subprocess
-import sys
 import time
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.conftest import testdata
 from tests.pretraining import pretraining_helpers as helpers
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 STEPS = 40
 
 
 def _command(tmp_path, output_dir):
-    return [
-        sys.executable,
-        os.path.join(REPO, "run_pretraining.py"),
-        f"--bert_config_file={helpers.tiny_config_without_dropout(str(tmp_path))}",
-        f"--input_file={tmp_path / 'batch.tfrecord'}",
-        f"--output_dir={output_dir}",
-        f"--init_checkpoint={testdata('tiny_model', 'bert_model.ckpt')}",
-        "--max_seq_length=16",
-        "--max_predictions_per_seq=5",
-        "--do_train",
-        "--train_batch_size=2",
-        f"--num_train_steps={STEPS}",
-        "--num_warmup_steps=2",
-        "--learning_rate=0.01",
-        "--iterations_per_loop=1",
-        "--save_checkpoints_steps=5",
-        "--precision=fp32",
-        "--random_seed=11",
-    ]
-
-
-def _env():
-    env = dict(os.environ, PYTHONPATH=REPO)
-    env.pop("TF_CONFIG", None)
-    return env
+    return helpers.run_pretraining_command(
+        tmp_path, output_dir, train_batch_size=2, num_train_steps=STEPS,
+        num_warmup_steps=2, learning_rate=0.01, save_checkpoints_steps=5,
+        random_seed=11,
+    )
 
 
 @pytest.mark.slow
 def test_sigkill_then_resume_equals_uninterrupted(tmp_path):
     helpers.write_golden_batch(str(tmp_path / "batch.tfrecord"), repeat=4)
     straight = subprocess.run(
-        _command(tmp_path, tmp_path / "straight"), env=_env(),
+        _command(tmp_path, tmp_path / "straight"), env=helpers.subprocess_env(),
         capture_output=True, text=True, timeout=300,
     )
     assert straight.returncode == 0, straight.stderr[-3000:]
 
     killed_dir = tmp_path / "killed"
     process = subprocess.Popen(
-        _command(tmp_path, killed_dir), env=_env(),
+        _command(tmp_path, killed_dir), env=helpers.subprocess_env(),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     deadline = time.time() + 240
@@ -77,7 +53,7 @@ def test_sigkill_then_resume_equals_uninterrupted(tmp_path):
     assert killed_at is not None and not killed_at.endswith(f"-{STEPS}")
 
     resumed = subprocess.run(
-        _command(tmp_path, killed_dir), env=_env(),
+        _command(tmp_path, killed_dir), env=helpers.subprocess_env(),
         capture_output=True, text=True, timeout=300,
     )
     assert resumed.returncode == 0, resumed.stderr[-3000:]

@@ -6,21 +6,16 @@ of every step and the final weights are compared with a single-process run
 with the same global batch, seed and data order.
 """
 
-import json
-import os
 import re
 import socket
 import subprocess
-import sys
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.conftest import testdata
 from tests.pretraining import pretraining_helpers as helpers
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 STEPS = 3
 
 
@@ -35,44 +30,22 @@ def _free_ports(n):
 
 
 def _command(tmp_path, output_dir):
-    return [
-        sys.executable,
-        os.path.join(REPO, "run_pretraining.py"),
-        f"--bert_config_file={helpers.tiny_config_without_dropout(str(tmp_path))}",
-        f"--input_file={tmp_path / 'batch.tfrecord'}",
-        f"--output_dir={output_dir}",
-        f"--init_checkpoint={testdata('tiny_model', 'bert_model.ckpt')}",
-        "--max_seq_length=16",
-        "--max_predictions_per_seq=5",
-        "--do_train",
-        "--train_batch_size=4",
-        f"--num_train_steps={STEPS}",
-        "--num_warmup_steps=1",
-        "--learning_rate=0.01",
-        "--iterations_per_loop=1",
-        f"--save_checkpoints_steps={STEPS}",
-        "--precision=fp32",
-        "--random_seed=5",
-    ]
+    return helpers.run_pretraining_command(
+        tmp_path, output_dir, train_batch_size=4, num_train_steps=STEPS,
+        num_warmup_steps=1, learning_rate=0.01, save_checkpoints_steps=STEPS,
+        random_seed=5,
+    )
 
 
 def _losses(log):
     return [float(x) for x in re.findall(r"step = \d+/\d+, loss = ([0-9.]+)", log)]
 
 
-def _env(tf_config=None):
-    env = dict(os.environ, PYTHONPATH=REPO, CUDA_VISIBLE_DEVICES="")
-    env.pop("TF_CONFIG", None)
-    if tf_config:
-        env["TF_CONFIG"] = json.dumps(tf_config)
-    return env
-
-
 @pytest.mark.slow
 def test_two_workers_match_one(tmp_path):
     helpers.write_golden_batch(str(tmp_path / "batch.tfrecord"), repeat=4)
     single = subprocess.run(
-        _command(tmp_path, tmp_path / "single"), env=_env(),
+        _command(tmp_path, tmp_path / "single"), env=helpers.subprocess_env(),
         capture_output=True, text=True, timeout=300,
     )
     assert single.returncode == 0, single.stderr[-3000:]
@@ -82,7 +55,7 @@ def test_two_workers_match_one(tmp_path):
     workers = [
         subprocess.Popen(
             _command(tmp_path, tmp_path / "multi"),
-            env=_env({"cluster": cluster, "task": {"type": "worker", "index": i}}),
+            env=helpers.subprocess_env({"cluster": cluster, "task": {"type": "worker", "index": i}}),
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
         for i in range(2)

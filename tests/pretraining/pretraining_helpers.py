@@ -2,11 +2,14 @@
 
 import json
 import os
+import sys
 
 import numpy as np
 import tensorflow as tf
 
 from tests.conftest import testdata
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 INT_FEATURES = (
     "input_ids",
@@ -51,3 +54,34 @@ def tiny_config_without_dropout(directory):
     with open(path, "w") as f:
         json.dump(config, f)
     return path
+
+
+def run_pretraining_command(tmp_path, output_dir, **flags):
+    """`run_pretraining.py` training the tiny model on the golden batch.
+
+    `tmp_path` must hold `batch.tfrecord`; `flags` add or override flags.
+    """
+    settings = {
+        "bert_config_file": tiny_config_without_dropout(str(tmp_path)),
+        "input_file": tmp_path / "batch.tfrecord",
+        "output_dir": output_dir,
+        "init_checkpoint": testdata("tiny_model", "bert_model.ckpt"),
+        "max_seq_length": 16,
+        "max_predictions_per_seq": 5,
+        "do_train": True,
+        "iterations_per_loop": 1,
+        "precision": "fp32",
+    }
+    settings.update(flags)
+    return [sys.executable, os.path.join(REPO, "run_pretraining.py")] + [
+        f"--{name}={value}" for name, value in settings.items()
+    ]
+
+
+def subprocess_env(tf_config=None):
+    """The environment of a script subprocess: the repo on the path."""
+    env = dict(os.environ, PYTHONPATH=REPO)
+    env.pop("TF_CONFIG", None)
+    if tf_config:
+        env["TF_CONFIG"] = json.dumps(tf_config)
+    return env
