@@ -21,7 +21,8 @@ class SelfAttention(keras.layers.Layer):
     `call(x, attention_mask_adder)` takes x [B, S, H] and the additive mask
     [B, 1, 1, T] (0 for real keys, -10000 for padding) and returns the
     context [B, S, H], heads concatenated in head-major order. Scores are
-    scaled after the matmul and the softmax runs in float32.
+    scaled after the matmul, as in the original, and the softmax runs in
+    float32.
     """
 
     def __init__(
@@ -68,17 +69,27 @@ class SelfAttention(keras.layers.Layer):
     def call(self, x, attention_mask_adder, training=None):
         batch_size, seq_length = ops.shape(x)[0], ops.shape(x)[1]
         heads = (batch_size, seq_length, self.num_attention_heads, self.head_size)
+        # The projections run on [B * S, H] matrices, as in the original:
+        # oneDNN fuses a 2-D matmul with its bias add, not a 3-D one.
+        x = ops.reshape(x, (-1, self.hidden_size))  # [B * S, H]
         query = ops.reshape(self.query(x), heads)  # [B, F, N, D]
         key = ops.reshape(self.key(x), heads)  # [B, T, N, D]
         value = ops.reshape(self.value(x), heads)  # [B, T, N, D]
+        query = ops.transpose(query, (0, 2, 1, 3))  # [B, N, F, D]
+        key = ops.transpose(key, (0, 2, 3, 1))  # [B, N, D, T]
+        value = ops.transpose(value, (0, 2, 1, 3))  # [B, N, T, D]
 
-        scores = ops.einsum("bfnd,btnd->bnft", query, key)  # [B, N, F, T]
-        scores = ops.cast(scores, "float32") * (1.0 / math.sqrt(self.head_size))
-        scores = scores + ops.cast(attention_mask_adder, "float32")
-        probs = ops.softmax(scores, axis=-1)
+        # matmul, scale and mask add directly in a row: oneDNN runs them as
+        # one op, which applies the scale and mask to its float32
+        # accumulator before rounding to the compute dtype.
+        scores = ops.matmul(query, key)  # [B, N, F, T]
+        scores = scores * (1.0 / math.sqrt(self.head_size))
+        scores = scores + ops.cast(attention_mask_adder, scores.dtype)
+        probs = ops.softmax(ops.cast(scores, "float32"), axis=-1)
         probs = self.dropout(ops.cast(probs, self.compute_dtype), training=training)
 
-        context = ops.einsum("bnft,btnd->bfnd", probs, value)  # [B, F, N, D]
+        context = ops.matmul(probs, value)  # [B, N, F, D]
+        context = ops.transpose(context, (0, 2, 1, 3))  # [B, F, N, D]
         return ops.reshape(context, (batch_size, seq_length, self.hidden_size))
 
     def get_config(self):

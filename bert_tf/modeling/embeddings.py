@@ -40,20 +40,26 @@ class BertEmbeddings(keras.layers.Layer):
 
     def build(self, input_shape=None):
         init = keras.initializers.TruncatedNormal(stddev=self.initializer_range)
+        # autocast=False: under a mixed policy the tables are read in
+        # float32 and only the [B, S, H] sum is cast, instead of casting the
+        # whole [V, H] word table on every call.
         self.word_embeddings = self.add_weight(
             name="word_embeddings",
             shape=(self.vocab_size, self.hidden_size),
             initializer=init,
+            autocast=False,
         )
         self.token_type_embeddings = self.add_weight(
             name="token_type_embeddings",
             shape=(self.type_vocab_size, self.hidden_size),
             initializer=init,
+            autocast=False,
         )
         self.position_embeddings = self.add_weight(
             name="position_embeddings",
             shape=(self.max_position_embeddings, self.hidden_size),
             initializer=init,
+            autocast=False,
         )
         self.layer_norm = keras.layers.LayerNormalization(
             epsilon=1e-12, dtype=self.dtype_policy, name="LayerNorm"

@@ -9,9 +9,27 @@ google-research/bert. Sublayer names echo the TF1 scopes of `layer_<i>`:
 """
 
 import keras
+from keras import ops
 
 from bert_tf.modeling import activations
 from bert_tf.modeling import attention
+
+# B=batch, S=sequence length, H=hidden size.
+
+
+def _fused_gelu(x):
+    """`activations.gelu` (same tanh formula) as Keras's single gelu op.
+
+    oneDNN fuses that op, not the spelled-out formula, into the matmul and
+    bias add before it; this only happens at inference, since training keeps
+    the pre-activation for the gradient.
+    """
+    return ops.gelu(x, approximate=True)
+
+
+def _intermediate_activation(hidden_act):
+    activation = activations.get_activation(hidden_act)
+    return _fused_gelu if activation is activations.gelu else activation
 
 
 @keras.saving.register_keras_serializable(package="bert_tf")
@@ -82,7 +100,7 @@ class TransformerLayer(keras.layers.Layer):
         self.intermediate_dense = dense(
             self.intermediate_size,
             "intermediate_dense",
-            activations.get_activation(self.hidden_act),
+            _intermediate_activation(self.hidden_act),
         )
         self.intermediate_dense.build(hidden_shape)
         self.output_dense = dense(self.hidden_size, "output_dense")
@@ -94,7 +112,12 @@ class TransformerLayer(keras.layers.Layer):
         self.built = True
 
     def call(self, x, attention_mask_adder, training=None):
+        input_shape = ops.shape(x)
         context = self.attention(x, attention_mask_adder, training=training)
+        # The rest runs on [B * S, H] matrices, as the original: oneDNN fuses
+        # a 2-D matmul with its bias add and gelu, not a 3-D one.
+        x = ops.reshape(x, (-1, self.hidden_size))  # [B * S, H]
+        context = ops.reshape(context, (-1, self.hidden_size))  # [B * S, H]
         attention_output = self.attention_output_dense(context)
         attention_output = self.dropout(attention_output, training=training)
         attention_output = self.attention_layer_norm(attention_output + x)
@@ -102,7 +125,8 @@ class TransformerLayer(keras.layers.Layer):
         intermediate = self.intermediate_dense(attention_output)
         layer_output = self.output_dense(intermediate)
         layer_output = self.dropout(layer_output, training=training)
-        return self.output_layer_norm(layer_output + attention_output)
+        layer_output = self.output_layer_norm(layer_output + attention_output)
+        return ops.reshape(layer_output, input_shape)  # [B, S, H]
 
     def get_config(self):
         config = super().get_config()
