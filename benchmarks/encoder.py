@@ -4,10 +4,12 @@ For each shape (default: BERT-Base, L=12 H=768 A=12 I=3072, batch 8, and a
 small L=4 H=256 A=4 I=1024, batch 32; both seq 128, vocab 30522) it times
 one forward pass (training=False, sequence and pooled outputs) of:
 
-* bert_tf `BertModel`, fp32 and mixed bf16, each inside a `tf.function`
-  with `jit_compile` off and on (XLA);
-* KerasHub `BertBackbone` (the peer, same shape), fp32 and mixed bf16, XLA
-  off and on.
+* bert_tf `BertModel` in fp32, mixed bf16 (float32 variables, as in
+  training) and bf16w (bfloat16 variables: what the runners' evaluate and
+  predict build under --precision=bf16), each inside a `tf.function` with
+  `jit_compile` off and on (XLA);
+* KerasHub `BertBackbone` (the peer, same shape) in the same three
+  precisions (bf16w is `dtype="bfloat16"`), XLA off and on.
 
 All models share one set of random weights (copied into the peer tensor by
 tensor; the last column checks the outputs agree), the same int32 inputs
@@ -51,7 +53,7 @@ PRESETS = {
     "base": (12, 768, 12, 3072, 8, 128),
     "small": (4, 256, 4, 1024, 32, 128),
 }
-POLICIES = {"fp32": "float32", "bf16": "mixed_bfloat16"}
+POLICIES = {"fp32": "float32", "bf16": "mixed_bfloat16", "bf16w": "bfloat16"}
 
 
 def parse_shape(text):
@@ -149,8 +151,7 @@ def build_variants(shape, args):
     ids, mask, segments = make_inputs(batch, seq)
     reference = None
     variants = {}
-    for precision in ("fp32", "bf16"):
-        policy = POLICIES[precision]
+    for precision, policy in POLICIES.items():
         ours = BertModel(config, dtype=policy)
         theirs = keras_hub.models.BertBackbone(
             vocabulary_size=VOCAB_SIZE,
@@ -251,7 +252,8 @@ def main():
     shapes = [parse_shape(s) for s in args.shapes.split(",") if s]
 
     default_precision = distribution.resolve_precision("auto")
-    default_name = f"bert_tf {default_precision}"  # --use_xla defaults off
+    # Inference builds bfloat16 weights under bf16; --use_xla defaults off.
+    default_name = f"bert_tf {'bf16w' if default_precision == 'bf16' else default_precision}"
     for line in common.machine_lines():
         print(line)
     print(

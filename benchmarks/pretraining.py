@@ -9,7 +9,7 @@ predictions per sequence) on synthetic batches held in memory:
   reference's warmup/decay schedule and global-norm clipping), fp32 and
   mixed bf16, `jit_compile` (--use_xla) off and on. The runner's own
   compiled train loop (`iterations_per_loop` steps per call) is driven
-  directly through its private `_ensure_model` / `_train_loop_function` /
+  directly through its private `_ensure_training_model` / `_train_loop_function` /
   `_distribute`, so that no checkpoint is written between timed calls.
 * KerasHub `BertMaskedLM` (the peer) on a `BertBackbone` of the same shape,
   its preprocessing off (token_ids / padding_mask / segment_ids /
@@ -106,7 +106,7 @@ class RunnerVariant:
             start = time.perf_counter()
             # What Estimator.train does before its loop, minus the restore
             # (there is no checkpoint to read) and the final save.
-            self.runner._ensure_model(with_optimizer=True)
+            self.runner._ensure_training_model()
             self.build_seconds = time.perf_counter() - start
         finally:
             keras.mixed_precision.set_global_policy("float32")

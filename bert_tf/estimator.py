@@ -109,39 +109,46 @@ class Estimator:
         self.config = run_config
         self.strategy = strategy or tf.distribute.get_strategy()
         self.init_checkpoint = init_checkpoint
-        self.model = None
+        self.model = None  # the training model
         self.optimizer = None
+        self.inference_model = None  # evaluate() and predict()
         self._functions = {}
         if distribution.is_chief(self.strategy):
             file_io.makedirs(run_config.model_dir)
 
     # --- Model state ------------------------------------------------------
 
-    def _ensure_model(self, with_optimizer):
+    def _ensure_training_model(self):
         with self.strategy.scope():
             if self.model is None:
                 self.model = self.task.build_model()
-            if with_optimizer and self.optimizer is None:
+            if self.optimizer is None:
                 self.optimizer = self.task.create_optimizer(self.model)
                 self.optimizer.build(self.model.trainable_variables)
+
+    def _ensure_inference_model(self):
+        # Evaluation and prediction read checkpoints, as the Estimator did,
+        # into a model of their own (bfloat16 weights under mixed bfloat16).
+        if self.inference_model is None:
+            policy = distribution.inference_dtype_policy()
+            with self.strategy.scope(), distribution.dtype_policy(policy):
+                self.inference_model = self.task.build_model()
 
     def latest_checkpoint(self):
         return tf.train.latest_checkpoint(self.config.model_dir)
 
-    def _restore(self, for_training):
+    def _restore(self, model, optimizer=None):
         """Latest checkpoint of model_dir, else init_checkpoint; the step."""
         latest = self.latest_checkpoint()
         with self.strategy.scope():
             if latest:
                 report = checkpoints.load_tf1_checkpoint(
-                    self.model,
-                    latest,
-                    optimizer=self.optimizer if for_training else None,
+                    model, latest, optimizer=optimizer
                 )
                 logging.info("Restored %s", latest)
                 return report.global_step or 0
             if self.init_checkpoint:
-                checkpoints.init_from_checkpoint(self.model, self.init_checkpoint)
+                checkpoints.init_from_checkpoint(model, self.init_checkpoint)
             else:
                 logging.info(
                     "No checkpoint in %s and no init_checkpoint: starting from "
@@ -217,7 +224,7 @@ class Estimator:
     def _eval_function(self):
         if "eval" in self._functions:
             return self._functions["eval"]
-        model, task = self.model, self.task
+        model, task = self.inference_model, self.task
 
         def step_fn(features):
             outputs = model(features, training=False)
@@ -255,8 +262,8 @@ class Estimator:
         Returns:
           the global step reached.
         """
-        self._ensure_model(with_optimizer=True)
-        step = self._restore(for_training=True)
+        self._ensure_training_model()
+        step = self._restore(self.model, self.optimizer)
         if step >= max_steps:
             logging.info("Skipping training since max_steps has already saved.")
             return step
@@ -312,8 +319,8 @@ class Estimator:
           `loss` (mean of the per-batch loss) and `global_step`, as numpy
           float32 / int64 like the Estimator's.
         """
-        self._ensure_model(with_optimizer=False)
-        global_step = self._restore(for_training=False)
+        self._ensure_inference_model()
+        global_step = self._restore(self.inference_model)
         dataset = input_fn()
         if steps is not None:
             dataset = dataset.take(steps)
@@ -343,9 +350,9 @@ class Estimator:
 
     def predict(self, input_fn):
         """Yields one dict of numpy values per example, in input order."""
-        self._ensure_model(with_optimizer=False)
-        self._restore(for_training=False)
-        model, task = self.model, self.task
+        self._ensure_inference_model()
+        self._restore(self.inference_model)
+        model, task = self.inference_model, self.task
 
         @tf.function
         def predict_step(features):

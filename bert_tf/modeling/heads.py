@@ -32,11 +32,12 @@ def gather_indexes(sequence_tensor, positions):
 
 @keras.saving.register_keras_serializable(package="bert_tf")
 class MaskedLMHead(keras.layers.Layer):
-    """Masked-LM log-probs, decoder tied to the word embedding table.
+    """Masked-LM logits, decoder tied to the word embedding table.
 
     `call(sequence_output, masked_lm_positions, embedding_table)` returns
-    log-probs [B * P, V] in float32: transform dense (hidden_act),
-    LayerNorm, then `x @ embedding_table^T + output_bias`.
+    logits [B * P, V] in float32: transform dense (hidden_act), LayerNorm,
+    then `x @ embedding_table^T + output_bias`. Their log_softmax is the
+    original's `log_probs`.
     """
 
     def __init__(
@@ -72,8 +73,7 @@ class MaskedLMHead(keras.layers.Layer):
         x = gather_indexes(sequence_output, masked_lm_positions)  # [B * P, H]
         x = self.transform_layer_norm(self.transform_dense(x))
         logits = ops.matmul(x, ops.transpose(ops.cast(embedding_table, x.dtype)))
-        logits = ops.cast(logits, "float32") + ops.cast(self.output_bias, "float32")
-        return ops.log_softmax(logits, axis=-1)  # [B * P, V]
+        return ops.cast(logits, "float32") + ops.cast(self.output_bias, "float32")
 
     def get_config(self):
         config = super().get_config()
@@ -129,14 +129,14 @@ class OutputProjection(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="bert_tf")
 class NextSentenceHead(OutputProjection):
-    """Next-sentence log-probs [B, 2] from the pooled output (0 = is next)."""
+    """Next-sentence logits [B, 2] from the pooled output (0 = is next)."""
 
     def __init__(self, input_size, initializer_range=0.02, **kwargs):
         kwargs.pop("units", None)
         super().__init__(2, input_size, initializer_range, **kwargs)
 
     def call(self, pooled_output):
-        return ops.log_softmax(super().call(pooled_output), axis=-1)
+        return super().call(pooled_output)
 
 
 @keras.saving.register_keras_serializable(package="bert_tf")
