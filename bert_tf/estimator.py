@@ -25,6 +25,7 @@ import math
 import os
 import time
 
+import keras
 import numpy as np
 import tensorflow as tf
 from absl import logging
@@ -53,7 +54,11 @@ class Task:
         raise NotImplementedError
 
     def create_optimizer(self, model):
-        """The original's optimizer for `model`, decay exclusions by TF1 name."""
+        """The original's optimizer for `model`, decay exclusions by TF1 name.
+
+        Under mixed precision the update runs as one fused kernel per
+        variable; exact fp32 keeps the original's operation order.
+        """
         return optimization.create_optimizer(
             self.learning_rate,
             self.num_train_steps,
@@ -61,6 +66,7 @@ class Task:
             optimizer_type=self.optimizer_type,
             variable_names=checkpoints.keras_path_to_tf1_name(model),
             gradient_accumulation_steps=self.gradient_accumulation_steps,
+            fused=keras.mixed_precision.global_policy().name != "float32",
         )
 
     def loss(self, outputs, features):

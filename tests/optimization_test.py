@@ -40,7 +40,7 @@ class _TraceProblem:
     checkpoint code will provide it.
     """
 
-    def __init__(self, strategy):
+    def __init__(self, strategy, fused=False):
         initial = TRACE["initial_values"]
         self.names = TRACE["trainable_variables_in_order"]
         with strategy.scope():
@@ -63,6 +63,7 @@ class _TraceProblem:
                 variable_names={
                     v.path: name for name, v in self.variables.items()
                 },
+                fused=fused,
             )
             self.optimizer.build(self.trainable)
         constants = TRACE["constants"]
@@ -468,3 +469,31 @@ def test_refuses_keras_arguments_it_replaces():
         optimization.AdamWeightDecay(weight_decay=0.01)
     with pytest.raises(ValueError, match="global_clipnorm"):
         optimization.AdamWeightDecay(global_clipnorm=1.0)
+
+
+@pytest.mark.parametrize("mode", ["function", "mirrored"])
+def test_fused_kernel_agrees_with_the_reference_order(mode):
+    # fused=True (used under mixed precision) is the same update in another
+    # float order (Eigen updates m as m + (g - m)(1 - beta_1)); Adam's
+    # division by sqrt(v) grows that to ~2e-5 after 12 steps at lr 0.1.
+    if mode == "mirrored":
+        strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
+    else:
+        strategy = tf.distribute.get_strategy()
+    problem = _TraceProblem(strategy, fused=True)
+    assert problem.optimizer.fused
+    step = _step_function(problem, mode, strategy)
+    for _ in TRACE["trace"]:
+        step()
+    state = problem.state()
+    for name, expected in TRACE["trace"][-1]["after"].items():
+        np.testing.assert_allclose(
+            state[name], expected, rtol=0, atol=5e-5, err_msg=name
+        )
+
+
+def test_lamb_has_no_fused_kernel():
+    optimizer = optimization.create_optimizer(
+        0.1, num_train_steps=10, num_warmup_steps=0, optimizer_type="lamb", fused=True
+    )
+    assert not optimizer.fused

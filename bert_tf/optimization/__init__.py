@@ -45,6 +45,7 @@ def create_optimizer(
     epsilon=1e-6,
     exclude_from_weight_decay=DEFAULT_EXCLUDE_FROM_WEIGHT_DECAY,
     clip_norm=1.0,
+    fused=False,
 ):
     """The reference's create_optimizer, returning a Keras optimizer.
 
@@ -68,6 +69,9 @@ def create_optimizer(
       epsilon: float.
       exclude_from_weight_decay: list of regex strings.
       clip_norm: float or None.
+      fused: AdamWeightDecay only: TensorFlow's fused Adam kernel, same
+        math in another float order (for mixed precision; see
+        AdamWeightDecay).
 
     Returns:
       AdamWeightDecay or Lamb, with a WarmupLinearDecay learning rate.
@@ -97,6 +101,7 @@ def create_optimizer(
             f"optimizer_type={optimizer_type!r}: expected 'adamw' or 'lamb'"
         )
     schedule = WarmupLinearDecay(init_lr, num_train_steps, num_warmup_steps)
+    extra = {"fused": True} if fused and optimizer_type == "adamw" else {}
     return classes[optimizer_type](
         learning_rate=schedule,
         weight_decay_rate=weight_decay_rate,
@@ -107,6 +112,7 @@ def create_optimizer(
         clip_norm=clip_norm,
         variable_names=variable_names,
         gradient_accumulation_steps=gradient_accumulation_steps,
+        **extra,
     )
 
 

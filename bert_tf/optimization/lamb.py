@@ -25,6 +25,8 @@ class Lamb(adam_weight_decay.AdamWeightDecay):
     """
 
     def __init__(self, *args, name="LAMBOptimizer", **kwargs):
+        if kwargs.pop("fused", False):
+            raise ValueError("Lamb has no fused kernel; pass fused=False")
         super().__init__(*args, name=name, **kwargs)
 
     def _direction(self, next_m, next_v):
