@@ -1,7 +1,7 @@
 """InputExample -> fixed-length ids, and the classifier TFRecord files.
 
 Replaces `convert_single_example`, `convert_examples_to_features`,
-`file_based_convert_examples_to_features` and the record parsing of
+`file_based_convert_examples_to_features` and the parse spec of
 `file_based_input_fn_builder` in google-research/bert's run_classifier.py.
 The TFRecords hold the original's features (`input_ids`, `input_mask`,
 `segment_ids`, `label_ids`, `is_real_example`), so files written by either
@@ -257,26 +257,6 @@ def name_to_features(seq_length, is_regression=False):
         ),
         "is_real_example": tf.io.FixedLenFeature([], tf.int64),
     }
-
-
-def decode_record(record, name_to_features):
-    """Parses one serialized tf.train.Example; int64 features become int32.
-
-    The original cast because TPUs only support int32; the models here take
-    int32 ids as well.
-
-    Args:
-      record: scalar string Tensor.
-      name_to_features: a dict from `name_to_features()`.
-
-    Returns:
-      dict of feature name -> Tensor.
-    """
-    example = tf.io.parse_single_example(record, name_to_features)
-    for name in list(example):
-        if example[name].dtype == tf.int64:
-            example[name] = tf.cast(example[name], tf.int32)
-    return example
 
 
 def pad_examples_to_batch(examples, batch_size):

@@ -7,12 +7,11 @@ lists with `PaddingInputExample`s to a whole number of batches (the
 original's TPU path), so every batch is full and every real example is
 covered; `drop_remainder` then removes nothing.
 
-The record parsing (`name_to_features`, `decode_record`) lives in
-`bert_tf.classifier.features`, next to the writer.
+The parse spec (`name_to_features`) lives in `bert_tf.classifier.features`,
+next to the writer; the reading itself is `bert_tf.records`.
 """
 
-import tensorflow as tf
-
+from bert_tf import records
 from bert_tf.classifier import features
 
 
@@ -44,19 +43,11 @@ def file_based_input_fn_builder(
       seq_length], `label_ids` [batch_size] (int32, or float32 for
       regression) and `is_real_example` int32 [batch_size].
     """
-    name_to_features = features.name_to_features(seq_length, is_regression)
-
-    def input_fn():
-        d = tf.data.TFRecordDataset(input_file)
-        if is_training:
-            d = d.repeat()
-            d = d.shuffle(buffer_size=100, seed=seed)
-        d = d.map(
-            lambda record: features.decode_record(record, name_to_features),
-            num_parallel_calls=tf.data.AUTOTUNE,
-            deterministic=True,
-        )
-        d = d.batch(batch_size, drop_remainder=drop_remainder)
-        return d.prefetch(tf.data.AUTOTUNE)
-
-    return input_fn
+    return records.single_file_input_fn(
+        input_file,
+        features.name_to_features(seq_length, is_regression),
+        is_training,
+        drop_remainder,
+        batch_size,
+        seed,
+    )

@@ -13,17 +13,9 @@ never deterministic).
 import tensorflow as tf
 
 from bert_tf import file_io
+from bert_tf import records
 from bert_tf.pretraining import dynamic_masking
 from bert_tf.pretraining import tfrecords
-
-
-def decode_record(record, name_to_features):
-    """Parses one serialized Example; int64 -> int32 ("TPU only supports int32")."""
-    example = tf.io.parse_single_example(record, name_to_features)
-    return {
-        name: tf.cast(t, tf.int32) if t.dtype == tf.int64 else t
-        for name, t in example.items()
-    }
 
 
 def check_record_lengths(input_files, max_seq_length, max_predictions_per_seq):
@@ -94,7 +86,7 @@ def input_fn_builder(
         else:
             d = tf.data.TFRecordDataset(input_files).repeat()
         d = d.map(
-            lambda record: decode_record(record, name_to_features),
+            lambda record: records.decode_record(record, name_to_features),
             num_parallel_calls=tf.data.AUTOTUNE,
             deterministic=deterministic or not is_training,
         )

@@ -24,6 +24,7 @@ import tensorflow as tf
 from absl import logging
 
 from bert_tf import file_io
+from bert_tf import records
 
 # The first unique_id; the original's constant, so ids match its files.
 FIRST_UNIQUE_ID = 1000000000
@@ -398,19 +399,6 @@ def name_to_features(seq_length, is_training):
     return spec
 
 
-def decode_record(record, spec):
-    """Parses one serialized tf.train.Example; int64 features become int32.
-
-    The original cast because TPUs only take int32; the models here take
-    int32 ids as well.
-    """
-    example = tf.io.parse_single_example(record, spec)
-    for name in list(example):
-        if example[name].dtype == tf.int64:
-            example[name] = tf.cast(example[name], tf.int32)
-    return example
-
-
 def input_fn_builder(input_file, seq_length, is_training, drop_remainder,
                      batch_size, seed=None):
     """Returns `input_fn()` -> Dataset of dicts of [batch_size, ...] tensors.
@@ -431,19 +419,11 @@ def input_fn_builder(input_file, seq_length, is_training, drop_remainder,
       `segment_ids` int32 [batch_size, seq_length], and in training
       `start_positions`, `end_positions` int32 [batch_size].
     """
-    spec = name_to_features(seq_length, is_training)
-
-    def input_fn():
-        d = tf.data.TFRecordDataset(input_file)
-        if is_training:
-            d = d.repeat()
-            d = d.shuffle(buffer_size=100, seed=seed)
-        d = d.map(
-            lambda record: decode_record(record, spec),
-            num_parallel_calls=tf.data.AUTOTUNE,
-            deterministic=True,
-        )
-        d = d.batch(batch_size, drop_remainder=drop_remainder)
-        return d.prefetch(tf.data.AUTOTUNE)
-
-    return input_fn
+    return records.single_file_input_fn(
+        input_file,
+        name_to_features(seq_length, is_training),
+        is_training,
+        drop_remainder,
+        batch_size,
+        seed,
+    )

@@ -11,6 +11,7 @@ import tensorflow as tf
 
 from bert_tf import file_io
 from bert_tf import tokenization
+from bert_tf import records as records_lib
 from bert_tf.classifier import features
 from bert_tf.classifier import processors
 from bert_tf.classifier.processors import InputExample
@@ -249,7 +250,7 @@ def test_decode_record_parses_golden_file_as_int32():
     spec = features.name_to_features(MAX_SEQ_LENGTH)
     dataset = tf.data.TFRecordDataset(str(CLASSIFIER / "mrpc_eval.tf_record"))
     parsed = [
-        features.decode_record(r, spec) for r in dataset
+        records_lib.decode_record(r, spec) for r in dataset
     ]
     dump = _read_jsonl(CLASSIFIER / "mrpc_eval.tf_record.jsonl")
     assert len(parsed) == len(dump) == 8
@@ -301,7 +302,7 @@ def test_regression_features_and_tfrecord(tokenizer, tmp_path):
 
     spec = features.name_to_features(16, is_regression=True)
     parsed = [
-        features.decode_record(r, spec)
+        records_lib.decode_record(r, spec)
         for r in tf.data.TFRecordDataset(str(output))
     ]
     assert parsed[0]["label_ids"].dtype == tf.float32

@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from bert_tf import records as records_lib
 from bert_tf.classifier import features
 from bert_tf.classifier import input_pipeline
 from bert_tf.classifier import processors
@@ -132,7 +133,7 @@ def _read_eval_results(path):
 def _read_records(path, seq_length):
     name_to_features = features.name_to_features(seq_length)
     dataset = tf.data.TFRecordDataset(path).map(
-        lambda r: features.decode_record(r, name_to_features)
+        lambda r: records_lib.decode_record(r, name_to_features)
     )
     return list(dataset.as_numpy_iterator())
 
