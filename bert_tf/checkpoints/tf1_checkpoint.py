@@ -154,7 +154,9 @@ def load_tf1_checkpoint(model, path, optimizer=None):
     if reader.has_tensor(GLOBAL_STEP):
         global_step = int(reader.get_tensor(GLOBAL_STEP))
     if optimizer is not None:
-        used |= _load_optimizer_state(optimizer, pairs, reader, global_step)
+        used |= _load_optimizer_state(
+            optimizer, pairs, reader, shapes, global_step
+        )
 
     unused = sorted(set(shapes) - used)
     _log_unused(prefix, unused)
@@ -162,7 +164,7 @@ def load_tf1_checkpoint(model, path, optimizer=None):
     return LoadReport(prefix, [n for n, _ in pairs], unused, global_step)
 
 
-def _load_optimizer_state(optimizer, pairs, reader, global_step):
+def _load_optimizer_state(optimizer, pairs, reader, shapes, global_step):
     trainable = [(n, v) for n, v in pairs if v.trainable]
     optimizer.build([v for _, v in trainable])
     used = set()
@@ -172,7 +174,7 @@ def _load_optimizer_state(optimizer, pairs, reader, global_step):
             key = f"{name}/{slot_name}"
             if reader.has_tensor(key):
                 slot = slots[slot_name]
-                _check_shape(key, reader.get_variable_to_shape_map()[key], slot)
+                _check_shape(key, shapes[key], slot)
                 slot.assign(reader.get_tensor(key))
                 used.add(key)
     if global_step is not None:
