@@ -10,6 +10,8 @@ import math
 import keras
 from keras import ops
 
+from bert_tf.modeling import fused
+
 # B=batch, F=from (query) length, T=to (key) length, N=heads, D=head size,
 # H=N*D hidden size.
 
@@ -61,9 +63,7 @@ class SelfAttention(keras.layers.Layer):
         self.query = projection("query")
         self.key = projection("key")
         self.value = projection("value")
-        self.dropout = keras.layers.Dropout(
-            self.dropout_rate, dtype=self.dtype_policy
-        )
+        self.seed_generator = keras.random.SeedGenerator()
         self.built = True
 
     def call(self, x, attention_mask_adder, training=None):
@@ -85,8 +85,13 @@ class SelfAttention(keras.layers.Layer):
         scores = ops.matmul(query, key)  # [B, N, F, T]
         scores = scores * (1.0 / math.sqrt(self.head_size))
         scores = scores + ops.cast(attention_mask_adder, scores.dtype)
-        probs = ops.softmax(ops.cast(scores, "float32"), axis=-1)
-        probs = self.dropout(ops.cast(probs, self.compute_dtype), training=training)
+        if training and self.dropout_rate > 0:
+            probs = fused.softmax_dropout(
+                scores, self.dropout_rate, self.seed_generator.next()
+            )
+        else:
+            probs = ops.softmax(ops.cast(scores, "float32"), axis=-1)
+            probs = ops.cast(probs, self.compute_dtype)
 
         context = ops.matmul(probs, value)  # [B, N, F, D]
         context = ops.transpose(context, (0, 2, 1, 3))  # [B, F, N, D]

@@ -7,6 +7,8 @@ of google-research/bert. Variables echo the TF1 scope `bert/embeddings`.
 import keras
 from keras import ops
 
+from bert_tf.modeling import fused
+
 # B=batch, S=sequence length, H=hidden size, V=vocab size.
 
 
@@ -65,9 +67,7 @@ class BertEmbeddings(keras.layers.Layer):
             epsilon=1e-12, dtype=self.dtype_policy, name="LayerNorm"
         )
         self.layer_norm.build((None, None, self.hidden_size))
-        self.dropout = keras.layers.Dropout(
-            self.dropout_rate, dtype=self.dtype_policy
-        )
+        self.seed_generator = keras.random.SeedGenerator()
         self.built = True
 
     def call(self, input_ids, segment_ids, training=None):
@@ -84,8 +84,19 @@ class BertEmbeddings(keras.layers.Layer):
         embeddings = word + token_type
         embeddings = embeddings + ops.expand_dims(positions, 0)
         embeddings = ops.cast(embeddings, self.compute_dtype)
-        embeddings = self.layer_norm(embeddings)
-        return self.dropout(embeddings, training=training)
+        if not training:
+            return self.layer_norm(embeddings)
+        embeddings = fused.layer_norm(
+            embeddings,
+            self.layer_norm.gamma.value,
+            self.layer_norm.beta.value,
+            self.layer_norm.epsilon,
+        )
+        if self.dropout_rate == 0:
+            return embeddings
+        return fused.dropout(
+            embeddings, self.dropout_rate, self.seed_generator.next()
+        )
 
     def get_config(self):
         config = super().get_config()

@@ -13,23 +13,19 @@ from keras import ops
 
 from bert_tf.modeling import activations
 from bert_tf.modeling import attention
+from bert_tf.modeling import fused
 
 # B=batch, S=sequence length, H=hidden size.
 
 
-def _fused_gelu(x):
+def _inference_gelu(x):
     """`activations.gelu` (same tanh formula) as Keras's single gelu op.
 
     oneDNN fuses that op, not the spelled-out formula, into the matmul and
     bias add before it; this only happens at inference, since training keeps
-    the pre-activation for the gradient.
+    the pre-activation for the gradient (and uses `fused.gelu` instead).
     """
     return ops.gelu(x, approximate=True)
-
-
-def _intermediate_activation(hidden_act):
-    activation = activations.get_activation(hidden_act)
-    return _fused_gelu if activation is activations.gelu else activation
 
 
 @keras.saving.register_keras_serializable(package="bert_tf")
@@ -38,7 +34,8 @@ class TransformerLayer(keras.layers.Layer):
 
     `call(x, attention_mask_adder)` maps [B, S, H] to [B, S, H]. Dropout is
     applied after each projection back to H and on the attention
-    probabilities, only when `training=True`.
+    probabilities, only when `training=True`; training runs GELU and each
+    dropout + residual + LayerNorm as `fused` kernels.
     """
 
     def __init__(
@@ -97,19 +94,34 @@ class TransformerLayer(keras.layers.Layer):
         )
         self.attention_output_dense.build(hidden_shape)
         self.attention_layer_norm = layer_norm("attention_layer_norm")
-        self.intermediate_dense = dense(
-            self.intermediate_size,
-            "intermediate_dense",
-            _intermediate_activation(self.hidden_act),
-        )
+        # The activation is applied in `call`, which picks its kernel.
+        self.intermediate_activation = activations.get_activation(self.hidden_act)
+        self.intermediate_dense = dense(self.intermediate_size, "intermediate_dense")
         self.intermediate_dense.build(hidden_shape)
         self.output_dense = dense(self.hidden_size, "output_dense")
         self.output_dense.build((None, None, self.intermediate_size))
         self.output_layer_norm = layer_norm("output_layer_norm")
-        self.dropout = keras.layers.Dropout(
-            self.hidden_dropout_prob, dtype=self.dtype_policy
-        )
+        self.seed_generator = keras.random.SeedGenerator()
         self.built = True
+
+    def _add_and_norm(self, layer_norm, x, residual, training):
+        """LayerNorm(dropout(x) + residual)."""
+        if not training:
+            return layer_norm(x + residual)
+        return fused.residual_layer_norm(
+            x,
+            residual,
+            layer_norm.gamma.value,
+            layer_norm.beta.value,
+            layer_norm.epsilon,
+            self.hidden_dropout_prob,
+            self.seed_generator.next(),
+        )
+
+    def _activation(self, x, training):
+        if self.intermediate_activation is not activations.gelu:
+            return self.intermediate_activation(x)
+        return fused.gelu(x) if training else _inference_gelu(x)
 
     def call(self, x, attention_mask_adder, training=None):
         input_shape = ops.shape(x)
@@ -118,14 +130,21 @@ class TransformerLayer(keras.layers.Layer):
         # a 2-D matmul with its bias add and gelu, not a 3-D one.
         x = ops.reshape(x, (-1, self.hidden_size))  # [B * S, H]
         context = ops.reshape(context, (-1, self.hidden_size))  # [B * S, H]
-        attention_output = self.attention_output_dense(context)
-        attention_output = self.dropout(attention_output, training=training)
-        attention_output = self.attention_layer_norm(attention_output + x)
-
-        intermediate = self.intermediate_dense(attention_output)
-        layer_output = self.output_dense(intermediate)
-        layer_output = self.dropout(layer_output, training=training)
-        layer_output = self.output_layer_norm(layer_output + attention_output)
+        attention_output = self._add_and_norm(
+            self.attention_layer_norm,
+            self.attention_output_dense(context),
+            x,
+            training,
+        )
+        intermediate = self._activation(
+            self.intermediate_dense(attention_output), training
+        )
+        layer_output = self._add_and_norm(
+            self.output_layer_norm,
+            self.output_dense(intermediate),
+            attention_output,
+            training,
+        )
         return ops.reshape(layer_output, input_shape)  # [B, S, H]
 
     def get_config(self):

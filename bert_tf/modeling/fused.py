@@ -1,0 +1,250 @@
+"""Fused elementwise kernels for the training step, with hand-written gradients.
+
+Without them, TF runs GELU, dropout and LayerNorm, and their gradients, as
+dozens of small memory-bound ops per layer. Each kernel here compiles its
+forward pass and its backward pass into one XLA computation each
+(`jit_compile` on a small function inside an otherwise non-XLA step: XLA
+for the whole step is slower on CPU because the matmuls leave oneDNN), and
+computes in float32 whatever the input dtype, as the reference's float32
+math; under mixed precision only the outputs are rounded.
+
+Dropout keeps an element when a 16-bit random integer is at least
+round(rate * 65536): one 32-bit Philox word gives two decisions, half the
+random-number work of one float per element. The drop probability is
+therefore rate rounded to a multiple of 1/65536 (0.1 becomes 0.1000061),
+and kept values are scaled by the inverse of the exact keep probability,
+so expectations are unchanged. The random bits come from TF's own op,
+outside XLA, because XLA's generator is much slower on CPU; the backward
+pass reads the same bits instead of a stored mask.
+"""
+
+import math
+
+import tensorflow as tf
+
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_BIT_RANGE = 1 << 16
+
+
+def _xla(function):
+    return tf.function(function, jit_compile=True, autograph=False)
+
+
+def _float32(x):
+    return tf.cast(x, tf.float32)
+
+
+def _keep(bits, threshold):
+    return bits >= threshold
+
+
+def dropout_bits(shape, seed):
+    """uint16 random integers of `shape` from a [2] stateless seed."""
+    size = tf.reduce_prod(shape)
+    words = tf.random.stateless_uniform(
+        [(size + 1) // 2], seed=seed, minval=None, maxval=None, dtype=tf.uint32
+    )
+    bits = tf.reshape(tf.bitcast(words, tf.uint16), [-1])[:size]
+    return tf.reshape(bits, shape)
+
+
+def dropout_threshold(rate):
+    """(uint16 threshold, float32 scale) for a drop probability `rate`."""
+    if not 0.0 <= rate < 1.0:
+        raise ValueError(f"dropout rate must be in [0, 1), got {rate}")
+    threshold = min(round(rate * _BIT_RANGE), _BIT_RANGE - 1)
+    scale = _BIT_RANGE / (_BIT_RANGE - threshold)
+    return tf.constant(threshold, tf.uint16), tf.constant(scale, tf.float32)
+
+
+# GELU, tanh approximation, as activations.gelu.
+
+
+@_xla
+def _gelu_forward(x):
+    x32 = _float32(x)
+    inner = _SQRT_2_OVER_PI * (x32 + 0.044715 * x32 * x32 * x32)
+    return tf.cast(0.5 * x32 * (1.0 + tf.tanh(inner)), x.dtype)
+
+
+@_xla
+def _gelu_backward(x, dy):
+    x32 = _float32(x)
+    square = x32 * x32
+    tanh = tf.tanh(_SQRT_2_OVER_PI * (x32 + 0.044715 * square * x32))
+    d_inner = _SQRT_2_OVER_PI * (1.0 + 3.0 * 0.044715 * square)
+    derivative = 0.5 * (1.0 + tanh) + 0.5 * x32 * (1.0 - tanh * tanh) * d_inner
+    return tf.cast(_float32(dy) * derivative, dy.dtype)
+
+
+@tf.custom_gradient
+def gelu(x):
+    """The original's tanh GELU; the backward pass recomputes the tanh."""
+    return _gelu_forward(x), lambda dy: _gelu_backward(x, dy)
+
+
+# Dropout.
+
+
+@_xla
+def _dropout_apply(x, bits, threshold, scale):
+    kept = tf.where(_keep(bits, threshold), _float32(x) * scale, 0.0)
+    return tf.cast(kept, x.dtype)
+
+
+def dropout(x, rate, seed):
+    """Inverted dropout of `x` with 16-bit keep decisions (module doc)."""
+    bits = dropout_bits(tf.shape(x), seed)
+    threshold, scale = dropout_threshold(rate)
+
+    @tf.custom_gradient
+    def apply(x):
+        def grad(dy):
+            return _dropout_apply(dy, bits, threshold, scale)
+
+        return _dropout_apply(x, bits, threshold, scale), grad
+
+    return apply(x)
+
+
+# Softmax over the last axis, in float32, then dropout.
+
+
+@_xla
+def _softmax_dropout_forward(scores, bits, threshold, scale):
+    probs = tf.nn.softmax(_float32(scores), axis=-1)
+    dropped = tf.where(_keep(bits, threshold), probs * scale, 0.0)
+    return tf.cast(dropped, scores.dtype), probs
+
+
+@_xla
+def _softmax_dropout_backward(probs, bits, threshold, scale, dy):
+    d_probs = tf.where(_keep(bits, threshold), _float32(dy) * scale, 0.0)
+    dot = tf.reduce_sum(d_probs * probs, axis=-1, keepdims=True)
+    return tf.cast(probs * (d_probs - dot), dy.dtype)
+
+
+def softmax_dropout(scores, rate, seed):
+    """dropout(softmax(scores)): attention probabilities in training."""
+    bits = dropout_bits(tf.shape(scores), seed)
+    threshold, scale = dropout_threshold(rate)
+
+    @tf.custom_gradient
+    def apply(scores):
+        dropped, probs = _softmax_dropout_forward(scores, bits, threshold, scale)
+
+        def grad(dy):
+            return _softmax_dropout_backward(probs, bits, threshold, scale, dy)
+
+        return dropped, grad
+
+    return apply(scores)
+
+
+# LayerNorm over the last axis, optionally of dropout(x) + residual.
+
+
+def _normalize(total, gamma, beta, epsilon):
+    mean = tf.reduce_mean(total, axis=-1, keepdims=True)
+    centered = total - mean
+    variance = tf.reduce_mean(tf.square(centered), axis=-1, keepdims=True)
+    inverse_std = tf.math.rsqrt(variance + epsilon)
+    normalized = centered * inverse_std
+    return normalized * _float32(gamma) + _float32(beta), normalized, inverse_std
+
+
+def _layer_norm_input_gradient(dy, normalized, inverse_std, gamma):
+    dy = _float32(dy)
+    d_normalized = dy * _float32(gamma)
+    mean_d = tf.reduce_mean(d_normalized, axis=-1, keepdims=True)
+    mean_d_dot = tf.reduce_mean(d_normalized * normalized, axis=-1, keepdims=True)
+    d_total = inverse_std * (d_normalized - mean_d - normalized * mean_d_dot)
+    rows = tf.reshape(normalized, [-1, tf.shape(normalized)[-1]])
+    dy_rows = tf.reshape(dy, tf.shape(rows))
+    d_gamma = tf.reduce_sum(dy_rows * rows, axis=0)
+    d_beta = tf.reduce_sum(dy_rows, axis=0)
+    return d_total, d_gamma, d_beta
+
+
+@_xla
+def _layer_norm_forward(x, gamma, beta, epsilon):
+    y, normalized, inverse_std = _normalize(_float32(x), gamma, beta, epsilon)
+    return tf.cast(y, x.dtype), normalized, inverse_std
+
+
+@_xla
+def _layer_norm_backward(normalized, inverse_std, gamma, beta, dy):
+    d_x, d_gamma, d_beta = _layer_norm_input_gradient(
+        dy, normalized, inverse_std, gamma
+    )
+    return (
+        tf.cast(d_x, dy.dtype),
+        tf.cast(d_gamma, gamma.dtype),
+        tf.cast(d_beta, beta.dtype),
+    )
+
+
+def layer_norm(x, gamma, beta, epsilon):
+    """LayerNorm of `x` in float32, output in x's dtype."""
+
+    @tf.custom_gradient
+    def apply(x, gamma, beta):
+        y, normalized, inverse_std = _layer_norm_forward(x, gamma, beta, epsilon)
+
+        def grad(dy):
+            return _layer_norm_backward(normalized, inverse_std, gamma, beta, dy)
+
+        return y, grad
+
+    return apply(x, gamma, beta)
+
+
+@_xla
+def _residual_layer_norm_forward(
+    x, residual, bits, threshold, scale, gamma, beta, epsilon
+):
+    kept = tf.where(_keep(bits, threshold), _float32(x) * scale, 0.0)
+    y, normalized, inverse_std = _normalize(
+        kept + _float32(residual), gamma, beta, epsilon
+    )
+    return tf.cast(y, x.dtype), normalized, inverse_std
+
+
+@_xla
+def _residual_layer_norm_backward(
+    normalized, inverse_std, bits, threshold, scale, gamma, beta, dy
+):
+    d_total, d_gamma, d_beta = _layer_norm_input_gradient(
+        dy, normalized, inverse_std, gamma
+    )
+    d_x = tf.where(_keep(bits, threshold), d_total * scale, 0.0)
+    return (
+        tf.cast(d_x, dy.dtype),
+        tf.cast(d_total, dy.dtype),
+        tf.cast(d_gamma, gamma.dtype),
+        tf.cast(d_beta, beta.dtype),
+    )
+
+
+def residual_layer_norm(x, residual, gamma, beta, epsilon, rate, seed):
+    """LayerNorm(dropout(x) + residual): a sublayer's output in training."""
+    if rate == 0:
+        return layer_norm(x + residual, gamma, beta, epsilon)
+    bits = dropout_bits(tf.shape(x), seed)
+    threshold, scale = dropout_threshold(rate)
+
+    @tf.custom_gradient
+    def apply(x, residual, gamma, beta):
+        y, normalized, inverse_std = _residual_layer_norm_forward(
+            x, residual, bits, threshold, scale, gamma, beta, epsilon
+        )
+
+        def grad(dy):
+            d_x, d_residual, d_gamma, d_beta = _residual_layer_norm_backward(
+                normalized, inverse_std, bits, threshold, scale, gamma, beta, dy
+            )
+            return d_x, tf.cast(d_residual, residual.dtype), d_gamma, d_beta
+
+        return y, grad
+
+    return apply(x, residual, gamma, beta)
