@@ -84,14 +84,15 @@ class BertEmbeddings(keras.layers.Layer):
         embeddings = word + token_type
         embeddings = embeddings + ops.expand_dims(positions, 0)
         embeddings = ops.cast(embeddings, self.compute_dtype)
-        if not training:
-            return self.layer_norm(embeddings)
-        embeddings = fused.layer_norm(
+        norm = fused.layer_norm if training else fused.inference_layer_norm
+        embeddings = norm(
             embeddings,
             self.layer_norm.gamma.value,
             self.layer_norm.beta.value,
             self.layer_norm.epsilon,
         )
+        if not training:
+            return embeddings
         if self.dropout_rate == 0:
             return embeddings
         return fused.dropout(

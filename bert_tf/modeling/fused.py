@@ -200,6 +200,17 @@ def layer_norm(x, gamma, beta, epsilon):
 
 
 @_xla
+def _inference_layer_norm(x, residual, gamma, beta, epsilon):
+    total = _float32(x) if residual is None else _float32(x) + _float32(residual)
+    return tf.cast(_normalize(total, gamma, beta, epsilon)[0], x.dtype)
+
+
+def inference_layer_norm(x, gamma, beta, epsilon, residual=None):
+    """LayerNorm(x [+ residual]) without the values a gradient would need."""
+    return _inference_layer_norm(x, residual, gamma, beta, epsilon)
+
+
+@_xla
 def _residual_layer_norm_forward(
     x, residual, bits, threshold, scale, gamma, beta, epsilon
 ):

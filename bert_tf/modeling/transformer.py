@@ -18,14 +18,25 @@ from bert_tf.modeling import fused
 # B=batch, S=sequence length, H=hidden size.
 
 
-def _inference_gelu(x):
-    """`activations.gelu` (same tanh formula) as Keras's single gelu op.
+class _IntermediateDense(keras.layers.Dense):
+    """Dense with `hidden_act` applied by the kernel that suits the mode.
 
-    oneDNN fuses that op, not the spelled-out formula, into the matmul and
-    bias add before it; this only happens at inference, since training keeps
-    the pre-activation for the gradient (and uses `fused.gelu` instead).
+    For "gelu" (the original's tanh formula): at inference, Keras's single
+    gelu op, which oneDNN fuses into the matmul and bias add before it (only
+    when applied inside this layer's call); in training, `fused.gelu`.
     """
-    return ops.gelu(x, approximate=True)
+
+    def __init__(self, units, hidden_act, **kwargs):
+        super().__init__(units, **kwargs)
+        self.hidden_activation = activations.get_activation(hidden_act)
+
+    def call(self, inputs, training=None):
+        outputs = super().call(inputs)
+        if self.hidden_activation is not activations.gelu:
+            return self.hidden_activation(outputs)
+        if training:
+            return fused.gelu(outputs)
+        return ops.gelu(outputs, approximate=True)
 
 
 @keras.saving.register_keras_serializable(package="bert_tf")
@@ -61,10 +72,10 @@ class TransformerLayer(keras.layers.Layer):
     def build(self, input_shape=None):
         hidden_shape = (None, None, self.hidden_size)
 
-        def dense(units, name, activation=None):
-            layer = keras.layers.Dense(
+        def dense(units, name, layer_class=keras.layers.Dense, **kwargs):
+            layer = layer_class(
                 units,
-                activation=activation,
+                **kwargs,
                 kernel_initializer=keras.initializers.TruncatedNormal(
                     stddev=self.initializer_range
                 ),
@@ -94,9 +105,12 @@ class TransformerLayer(keras.layers.Layer):
         )
         self.attention_output_dense.build(hidden_shape)
         self.attention_layer_norm = layer_norm("attention_layer_norm")
-        # The activation is applied in `call`, which picks its kernel.
-        self.intermediate_activation = activations.get_activation(self.hidden_act)
-        self.intermediate_dense = dense(self.intermediate_size, "intermediate_dense")
+        self.intermediate_dense = dense(
+            self.intermediate_size,
+            "intermediate_dense",
+            _IntermediateDense,
+            hidden_act=self.hidden_act,
+        )
         self.intermediate_dense.build(hidden_shape)
         self.output_dense = dense(self.hidden_size, "output_dense")
         self.output_dense.build((None, None, self.intermediate_size))
@@ -107,7 +121,13 @@ class TransformerLayer(keras.layers.Layer):
     def _add_and_norm(self, layer_norm, x, residual, training):
         """LayerNorm(dropout(x) + residual)."""
         if not training:
-            return layer_norm(x + residual)
+            return fused.inference_layer_norm(
+                x,
+                layer_norm.gamma.value,
+                layer_norm.beta.value,
+                layer_norm.epsilon,
+                residual,
+            )
         return fused.residual_layer_norm(
             x,
             residual,
@@ -117,11 +137,6 @@ class TransformerLayer(keras.layers.Layer):
             self.hidden_dropout_prob,
             self.seed_generator.next(),
         )
-
-    def _activation(self, x, training):
-        if self.intermediate_activation is not activations.gelu:
-            return self.intermediate_activation(x)
-        return fused.gelu(x) if training else _inference_gelu(x)
 
     def call(self, x, attention_mask_adder, training=None):
         input_shape = ops.shape(x)
@@ -136,9 +151,7 @@ class TransformerLayer(keras.layers.Layer):
             x,
             training,
         )
-        intermediate = self._activation(
-            self.intermediate_dense(attention_output), training
-        )
+        intermediate = self.intermediate_dense(attention_output, training=training)
         layer_output = self._add_and_norm(
             self.output_layer_norm,
             self.output_dense(intermediate),
