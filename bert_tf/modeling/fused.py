@@ -259,3 +259,54 @@ def residual_layer_norm(x, residual, gamma, beta, epsilon, rate, seed):
         return y, grad
 
     return apply(x, residual, gamma, beta)
+
+
+# Softmax cross-entropy over a large vocabulary, with the output bias.
+
+
+@_xla
+def _biased_logits(logits, bias):
+    return _float32(logits) + _float32(bias)
+
+
+@_xla
+def _cross_entropy_forward(logits, bias, labels):
+    biased = _biased_logits(logits, bias)
+    peak = tf.reduce_max(biased, axis=-1, keepdims=True)
+    log_sum_exp = peak + tf.math.log(
+        tf.reduce_sum(tf.exp(biased - peak), axis=-1, keepdims=True)
+    )
+    at_label = tf.gather(biased, labels[:, None], batch_dims=1)
+    return (log_sum_exp - at_label)[:, 0], log_sum_exp
+
+
+@_xla
+def _cross_entropy_backward(logits, bias, labels, log_sum_exp, d_loss):
+    biased = _biased_logits(logits, bias)
+    one_hot = tf.one_hot(labels, tf.shape(biased)[-1], dtype=tf.float32)
+    d_biased = (tf.exp(biased - log_sum_exp) - one_hot) * d_loss[:, None]
+    return (
+        tf.cast(d_biased, logits.dtype),
+        tf.cast(tf.reduce_sum(d_biased, axis=0), bias.dtype),
+    )
+
+
+def softmax_cross_entropy(logits, bias, labels):
+    """-log_softmax(logits + bias)[label] per row, float32 [N].
+
+    `logits` [N, V] in any float dtype, `bias` [V], `labels` int32 [N] in
+    [0, V) (not checked: XLA clamps an out-of-range index). One kernel each
+    way instead of a cast, a bias add, the cross-entropy op and the bias
+    gradient's reduction.
+    """
+
+    @tf.custom_gradient
+    def apply(logits, bias):
+        loss, log_sum_exp = _cross_entropy_forward(logits, bias, labels)
+
+        def grad(d_loss):
+            return _cross_entropy_backward(logits, bias, labels, log_sum_exp, d_loss)
+
+        return loss, grad
+
+    return apply(logits, bias)

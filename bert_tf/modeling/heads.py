@@ -69,10 +69,17 @@ class MaskedLMHead(keras.layers.Layer):
         )
         self.built = True
 
-    def call(self, sequence_output, masked_lm_positions, embedding_table):
+    def call(
+        self, sequence_output, masked_lm_positions, embedding_table, add_bias=True
+    ):
+        """Float32 logits, or with `add_bias=False` the decoder's product
+        before `output_bias`, in the compute dtype (see `add_output_bias`)."""
         x = gather_indexes(sequence_output, masked_lm_positions)  # [B * P, H]
         x = self.transform_layer_norm(self.transform_dense(x))
         logits = ops.matmul(x, ops.transpose(ops.cast(embedding_table, x.dtype)))
+        return self.add_output_bias(logits) if add_bias else logits
+
+    def add_output_bias(self, logits):
         return ops.cast(logits, "float32") + ops.cast(self.output_bias, "float32")
 
     def get_config(self):
