@@ -19,6 +19,7 @@ from absl import logging
 
 from bert_tf import file_io
 from bert_tf.graph_tokenizer import GraphTokenizer
+from bert_tf.modeling import fused
 from bert_tf.tokenization import load_vocab
 
 
@@ -174,9 +175,10 @@ def export_saved_model(
         )
     temporary = file_io.temporary_name(export_dir.rstrip("/"))
     try:
-        tf.saved_model.save(
-            module, temporary, signatures={"serving_default": signature}
-        )
+        with fused.plain_tf_ops():  # servable without XLA
+            tf.saved_model.save(
+                module, temporary, signatures={"serving_default": signature}
+            )
         if tf.io.gfile.exists(export_dir):
             tf.io.gfile.rmtree(export_dir)
         tf.io.gfile.rename(temporary, export_dir)

@@ -18,16 +18,42 @@ outside XLA, because XLA's generator is much slower on CPU; the backward
 pass reads the same bits instead of a stored mask.
 """
 
+import contextlib
 import math
+import threading
 
 import tensorflow as tf
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _BIT_RANGE = 1 << 16
+_tracing = threading.local()
+
+
+@contextlib.contextmanager
+def plain_tf_ops():
+    """Within this block, the kernels trace as plain TF ops, without XLA.
+
+    Same formulas, slower. For SavedModels: TF Serving, for one, runs
+    XLA-compiled functions only when started with
+    --xla_cpu_compilation_enabled.
+    """
+    previous = getattr(_tracing, "plain", False)
+    _tracing.plain = True
+    try:
+        yield
+    finally:
+        _tracing.plain = previous
 
 
 def _xla(function):
-    return tf.function(function, jit_compile=True, autograph=False)
+    compiled = tf.function(function, jit_compile=True, autograph=False)
+
+    def call(*args):
+        if getattr(_tracing, "plain", False):
+            return function(*args)
+        return compiled(*args)
+
+    return call
 
 
 def _float32(x):

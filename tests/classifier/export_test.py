@@ -5,6 +5,7 @@ import os
 import numpy as np
 import pytest
 import tensorflow as tf
+from tensorflow.core.protobuf import saved_model_pb2
 
 from bert_tf.checkpoints import load_tf1_checkpoint
 from bert_tf.classifier import export
@@ -73,6 +74,15 @@ def test_exported_model_reloads_in_a_fresh_process(tmp_path):
         model, export_dir, testdata("tiny_model", "vocab.txt"), True, 20, LABELS, True
     )
     assert not [p for p in os.listdir(tmp_path) if p.startswith(".")]
+    # No XLA-compiled function: TF Serving runs those only with
+    # --xla_cpu_compilation_enabled.
+    saved = saved_model_pb2.SavedModel()
+    with open(os.path.join(export_dir, "saved_model.pb"), "rb") as f:
+        saved.ParseFromString(f.read())
+    functions = saved.meta_graphs[0].graph_def.library.function
+    assert functions and not [
+        f.signature.name for f in functions if f.attr["_XlaMustCompile"].b
+    ]
 
     texts = [[r["text_a"], r["text_b"]] for r in rows]
     outputs = serve_in_fresh_process(export_dir, texts, tmp_path)
