@@ -63,6 +63,7 @@ class BertEmbeddings(keras.layers.Layer):
             initializer=init,
             autocast=False,
         )
+        # Holds gamma and beta; `fused` computes the normalization.
         self.layer_norm = keras.layers.LayerNormalization(
             epsilon=1e-12, dtype=self.dtype_policy, name="LayerNorm"
         )
@@ -91,9 +92,7 @@ class BertEmbeddings(keras.layers.Layer):
             self.layer_norm.beta.value,
             self.layer_norm.epsilon,
         )
-        if not training:
-            return embeddings
-        if self.dropout_rate == 0:
+        if not training or self.dropout_rate == 0:
             return embeddings
         return fused.dropout(
             embeddings, self.dropout_rate, self.seed_generator.next()

@@ -1,12 +1,14 @@
-"""Fused elementwise kernels for the training step, with hand-written gradients.
+"""Fused elementwise kernels, with hand-written gradients.
 
-Without them, TF runs GELU, dropout and LayerNorm, and their gradients, as
-dozens of small memory-bound ops per layer. Each kernel here compiles its
-forward pass and its backward pass into one XLA computation each
-(`jit_compile` on a small function inside an otherwise non-XLA step: XLA
-for the whole step is slower on CPU because the matmuls leave oneDNN), and
-computes in float32 whatever the input dtype, as the reference's float32
-math; under mixed precision only the outputs are rounded.
+Without them, TF runs GELU, dropout, softmax, LayerNorm and the masked-LM
+cross-entropy, and their gradients, as dozens of small memory-bound ops per
+layer. Each kernel here compiles its forward pass and its backward pass into
+one XLA computation each (`jit_compile` on a small function inside an
+otherwise non-XLA step: XLA for the whole step is slower on CPU because the
+matmuls leave oneDNN), and computes in float32 whatever the input dtype, as
+the reference's float32 math; under mixed precision only the outputs are
+rounded. Training uses them all; inference uses `inference_layer_norm` (the
+GELU there is fused into the matmul by oneDNN instead).
 
 Dropout keeps an element when a 16-bit random integer is at least
 round(rate * 65536): one 32-bit Philox word gives two decisions, half the

@@ -72,8 +72,11 @@ class MaskedLMHead(keras.layers.Layer):
     def call(
         self, sequence_output, masked_lm_positions, embedding_table, add_bias=True
     ):
-        """Float32 logits, or with `add_bias=False` the decoder's product
-        before `output_bias`, in the compute dtype (see `add_output_bias`)."""
+        """Float32 logits [B * P, V].
+
+        With `add_bias=False`: the product before `output_bias`, in the
+        compute dtype, for a fused loss (`add_output_bias` completes it).
+        """
         x = gather_indexes(sequence_output, masked_lm_positions)  # [B * P, H]
         x = self.transform_layer_norm(self.transform_dense(x))
         logits = ops.matmul(x, ops.transpose(ops.cast(embedding_table, x.dtype)))

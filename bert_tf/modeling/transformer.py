@@ -84,7 +84,7 @@ class TransformerLayer(keras.layers.Layer):
             )
             return layer
 
-        def layer_norm(name):
+        def layer_norm(name):  # holds gamma and beta; `fused` computes
             layer = keras.layers.LayerNormalization(
                 epsilon=1e-12, dtype=self.dtype_policy, name=name
             )
