@@ -65,6 +65,11 @@ _NUM_WORKERS = flags.DEFINE_integer(
     "derived from --random_seed), which is faster but gives different, "
     "equally valid instances.")
 
+_PRESERVE_UNUSED_TOKENS = flags.DEFINE_bool(
+    "preserve_unused_tokens", False,
+    "Keep the vocab's [unusedN] tokens whole where they appear in the text "
+    "(the flag of the bert-tensorflow 1.0.4 wheel).")
+
 
 def main(argv):
     if len(argv) > 1:
@@ -75,6 +80,7 @@ def main(argv):
         output_file=_OUTPUT_FILE.value,
         vocab_file=_VOCAB_FILE.value,
         do_lower_case=_DO_LOWER_CASE.value,
+        preserve_unused_tokens=_PRESERVE_UNUSED_TOKENS.value,
         do_whole_word_mask=_DO_WHOLE_WORD_MASK.value,
         max_seq_length=_MAX_SEQ_LENGTH.value,
         max_predictions_per_seq=_MAX_PREDICTIONS_PER_SEQ.value,

@@ -53,6 +53,11 @@ _PRECISION = flags.DEFINE_enum(
     "original; auto: mixed bfloat16 where the hardware has it, else fp32. "
     "The values are rounded to 6 decimals either way.")
 
+_PRESERVE_UNUSED_TOKENS = flags.DEFINE_bool(
+    "preserve_unused_tokens", False,
+    "Keep the vocab's [unusedN] tokens whole where they appear in the text "
+    "(the flag of the bert-tensorflow 1.0.4 wheel).")
+
 
 @cli.exits_on_user_error
 def main(argv):
@@ -67,6 +72,7 @@ def main(argv):
         init_checkpoint=_INIT_CHECKPOINT.value,
         vocab_file=_VOCAB_FILE.value,
         do_lower_case=_DO_LOWER_CASE.value,
+        preserve_unused_tokens=_PRESERVE_UNUSED_TOKENS.value,
         batch_size=_BATCH_SIZE.value,
         use_tpu=_USE_TPU.value,
         master=_MASTER.value,

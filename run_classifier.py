@@ -113,6 +113,10 @@ _EXPORT_DIR = flags.DEFINE_string(
     "export_dir", None,
     "If set, the fine-tuned model is also written here as a TensorFlow "
     "SavedModel, after training / eval / prediction.")
+_PRESERVE_UNUSED_TOKENS = flags.DEFINE_bool(
+    "preserve_unused_tokens", False,
+    "Keep the vocab's [unusedN] tokens whole where they appear in the text "
+    "(the flag of the bert-tensorflow 1.0.4 wheel).")
 
 
 @cli.exits_on_user_error
@@ -127,6 +131,7 @@ def main(argv):
         output_dir=_OUTPUT_DIR.value,
         init_checkpoint=_INIT_CHECKPOINT.value,
         do_lower_case=_DO_LOWER_CASE.value,
+        preserve_unused_tokens=_PRESERVE_UNUSED_TOKENS.value,
         max_seq_length=_MAX_SEQ_LENGTH.value,
         do_train=_DO_TRAIN.value,
         do_eval=_DO_EVAL.value,

@@ -131,6 +131,10 @@ _RANDOM_SEED = flags.DEFINE_integer(
     "(and its resumption) repeatable. Default: not seeded, as the original. "
     "The training questions are always pre-shuffled with seed 12345, as the "
     "original.")
+_PRESERVE_UNUSED_TOKENS = flags.DEFINE_bool(
+    "preserve_unused_tokens", False,
+    "Keep the vocab's [unusedN] tokens whole where they appear in the text "
+    "(the flag of the bert-tensorflow 1.0.4 wheel).")
 
 
 @cli.exits_on_user_error
@@ -145,6 +149,7 @@ def main(argv):
         predict_file=_PREDICT_FILE.value,
         init_checkpoint=_INIT_CHECKPOINT.value,
         do_lower_case=_DO_LOWER_CASE.value,
+        preserve_unused_tokens=_PRESERVE_UNUSED_TOKENS.value,
         max_seq_length=_MAX_SEQ_LENGTH.value,
         doc_stride=_DOC_STRIDE.value,
         max_query_length=_MAX_QUERY_LENGTH.value,

@@ -87,6 +87,7 @@ class ExtractParams:
     init_checkpoint: Optional[str] = None
     vocab_file: str
     do_lower_case: bool = True
+    preserve_unused_tokens: bool = False
     batch_size: int = 32
     use_tpu: bool = False
     master: Optional[str] = None
@@ -351,7 +352,9 @@ def extract(params):
             "compatibility; extract_features runs on the local device"
         )
     tokenizer = tokenization.FullTokenizer(
-        vocab_file=params.vocab_file, do_lower_case=params.do_lower_case
+        vocab_file=params.vocab_file,
+        do_lower_case=params.do_lower_case,
+        preserve_unused_tokens=params.preserve_unused_tokens,
     )
     distribution.set_precision(params.precision)
     model = BertModel(config)

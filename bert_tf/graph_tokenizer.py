@@ -45,6 +45,7 @@ class GraphTokenizer(tf.Module):
       do_lower_case: as in FullTokenizer.
       unk_token: must be in the vocab.
       max_input_chars_per_word: longer words become `unk_token`.
+      preserve_unused_tokens: as in FullTokenizer.
       name: module name.
 
     Calling it on a 1-D tf.string tensor of B texts returns an int32
@@ -68,10 +69,23 @@ class GraphTokenizer(tf.Module):
         do_lower_case=True,
         unk_token="[UNK]",
         max_input_chars_per_word=200,
+        preserve_unused_tokens=False,
         name=None,
     ):
         super().__init__(name=name)
         vocab = tokenization.load_vocab(vocab_file)
+        unused_tokens = [
+            token for token in vocab if tokenization.preserve_token(token, vocab)
+        ]
+        # None when there is nothing to preserve: the plain path then runs.
+        self.unused_tokens = None
+        if preserve_unused_tokens and unused_tokens:
+            self.unused_tokens = tf.lookup.StaticHashTable(
+                tf.lookup.KeyValueTensorInitializer(
+                    unused_tokens, tf.ones(len(unused_tokens), tf.int32)
+                ),
+                default_value=0,
+            )
         if unk_token not in vocab:
             raise file_io.UserInputError(
                 f"vocab_file={vocab_file!r} has no {unk_token!r} line; the "
@@ -132,12 +146,32 @@ class GraphTokenizer(tf.Module):
         texts = tf.strings.regex_replace(texts, _WHITESPACE, " ")
         texts = tf.strings.regex_replace(texts, _CONTROL, "")
         texts = tf.strings.regex_replace(texts, _CJK, r" \0 ")
+        if self.unused_tokens is None:
+            texts = self._normalize_and_split_punctuation(texts)
+        else:
+            # Chunk by chunk, as the original, so that a chunk that is an
+            # [unusedN] token of the vocab can be kept as it is.
+            chunks = tf.strings.split(texts)  # [B, (chunks)]
+            flat = chunks.flat_values
+            texts = tf.strings.reduce_join(
+                chunks.with_flat_values(
+                    tf.where(
+                        self.unused_tokens.lookup(flat) > 0,
+                        flat,
+                        self._normalize_and_split_punctuation(flat),
+                    )
+                ),
+                axis=-1,
+                separator=" ",
+            )
+        # Only " " is left as whitespace; split() drops empty strings.
+        return tf.strings.split(texts)
+
+    def _normalize_and_split_punctuation(self, texts):
         if self.do_lower_case:
             # ICU's full lower-casing, like str.lower() (e.g. U+0130 becomes
             # "i" + U+0307, a final capital sigma becomes U+03C2).
             texts = tf.strings.lower(texts, encoding="utf-8")
             texts = text.normalize_utf8(texts, "NFD")
             texts = tf.strings.regex_replace(texts, _NON_SPACING_MARK, "")
-        texts = tf.strings.regex_replace(texts, _PUNCTUATION, r" \0 ")
-        # Only " " is left as whitespace; split() drops empty strings.
-        return tf.strings.split(texts)
+        return tf.strings.regex_replace(texts, _PUNCTUATION, r" \0 ")

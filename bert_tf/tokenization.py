@@ -67,6 +67,10 @@ _ASCII_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # that keeps the separators.
 _ASCII_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
 
+# bert-tensorflow 1.0.4's --preserve_unused_tokens keeps a whitespace-separated
+# chunk that matches this, and is in the vocab, as one token.
+_UNUSED_TOKEN = re.compile(r"^\[unused\d+\]$")
+
 # The fast path's per-chunk caches are dropped when they reach this size, so
 # memory stays bounded on corpora with an open vocabulary.
 _MAX_CACHED_CHUNKS = 1 << 20
@@ -189,6 +193,16 @@ def load_vocab(vocab_file):
     return vocab
 
 
+def preserve_token(token, vocab):
+    """Whether `token` is one of `vocab`'s `[unusedN]` entries.
+
+    With `preserve_unused_tokens=True` (the flag of the bert-tensorflow
+    1.0.4 wheel, off by default), such a whitespace-separated chunk of text
+    is kept as one token: not lower-cased, not split on its brackets.
+    """
+    return token in vocab and bool(_UNUSED_TOKEN.search(token))
+
+
 def convert_by_vocab(vocab, items):
     """Maps each item through `vocab`; KeyError for an item not in it."""
     return [vocab[item] for item in items]
@@ -216,6 +230,8 @@ class FullTokenizer:
     Args:
       vocab_file: path of the vocab (see `load_vocab`).
       do_lower_case: lower-case and strip accents before splitting.
+      preserve_unused_tokens: keep the vocab's `[unusedN]` tokens whole when
+        they appear in the text (see `preserve_token`).
 
     Attributes:
       vocab: OrderedDict token -> id.
@@ -228,10 +244,14 @@ class FullTokenizer:
     of text only once. Changing `vocab` after construction is not supported.
     """
 
-    def __init__(self, vocab_file, do_lower_case=True):
+    def __init__(self, vocab_file, do_lower_case=True, preserve_unused_tokens=False):
         self.vocab = load_vocab(vocab_file)
         self.inv_vocab = {v: k for k, v in self.vocab.items()}
-        self.basic_tokenizer = BasicTokenizer(do_lower_case=do_lower_case)
+        self.basic_tokenizer = BasicTokenizer(
+            do_lower_case=do_lower_case,
+            vocab=self.vocab,
+            preserve_unused_tokens=preserve_unused_tokens,
+        )
         self.wordpiece_tokenizer = WordpieceTokenizer(vocab=self.vocab)
         self._longest_piece = max(map(len, self.vocab), default=0)
         self._tokens_by_chunk = {}
@@ -278,13 +298,16 @@ class FullTokenizer:
         accents to strip and only ASCII punctuation, and no vocab entry is
         longer than `self._longest_piece` characters.
         """
-        if chunk.isascii():
+        basic = self.basic_tokenizer
+        if basic.preserve_unused_tokens and preserve_token(chunk, self.vocab):
+            words = [chunk]
+        elif chunk.isascii():
             text = chunk
-            if self.basic_tokenizer.do_lower_case:
+            if basic.do_lower_case:
                 text = text.lower()
             words = [w for w in _ASCII_PUNCTUATION.split(text) if w]
         else:
-            words = self.basic_tokenizer.tokenize_chunk(chunk)
+            words = basic.tokenize_chunk(chunk)
         pieces = []
         for word in words:
             pieces.extend(self._word_pieces(word))
@@ -328,13 +351,18 @@ class BasicTokenizer:
       do_lower_case: apply Python's str.lower(), then NFD and drop every
         non-spacing mark (category Mn). With False, no Unicode
         normalisation happens at all.
+      vocab: the vocab, consulted only by `preserve_unused_tokens`.
+      preserve_unused_tokens: keep a whitespace-separated chunk that is one
+        of `vocab`'s `[unusedN]` tokens as it is (see `preserve_token`).
 
     Example: `BasicTokenizer().tokenize(" \\tHeLLo!how  \\n Are yoU?  ")`
     gives `["hello", "!", "how", "are", "you", "?"]`.
     """
 
-    def __init__(self, do_lower_case=True):
+    def __init__(self, do_lower_case=True, vocab=(), preserve_unused_tokens=False):
         self.do_lower_case = do_lower_case
+        self.vocab = vocab
+        self.preserve_unused_tokens = preserve_unused_tokens
 
     def tokenize(self, text):
         """Tokenizes a piece of text (str or bytes) into a list of str."""
@@ -345,7 +373,10 @@ class BasicTokenizer:
         text = self._tokenize_chinese_chars(text)
         split_tokens = []
         for token in whitespace_tokenize(text):
-            split_tokens.extend(self.tokenize_chunk(token))
+            if self.preserve_unused_tokens and preserve_token(token, self.vocab):
+                split_tokens.append(token)
+            else:
+                split_tokens.extend(self.tokenize_chunk(token))
         return whitespace_tokenize(" ".join(split_tokens))
 
     def tokenize_chunk(self, chunk):

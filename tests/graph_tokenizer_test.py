@@ -194,3 +194,26 @@ def test_every_code_point_against_python(do_lower_case):
         if not any(low <= c <= high for low, high in known)
     ]
     assert new == []
+
+
+def test_preserve_unused_tokens_gives_the_fast_paths_ids(tmp_path):
+    vocab = str(VOCABS["uncased"])
+    texts = [
+        "[unused1] Hi [UNUSED1] [unused1], 中[unused1] [unused99999] x[unused2]",
+        "",
+        "ΟΔΟΣ [unused3]\t[unused4]\u00a0Ünïcödé",
+    ] + TEXTS  # the conformance corpus, which has no [unusedN]
+    for do_lower_case in (True, False):
+        expected = tokenization.FullTokenizer(
+            vocab, do_lower_case, preserve_unused_tokens=True
+        )
+        tokenizer = graph_tokenizer.GraphTokenizer(
+            vocab, do_lower_case, preserve_unused_tokens=True
+        )
+        actual = tokenizer(tf.constant(texts)).to_list()
+        assert actual == [expected.tokenize_to_ids(t) for t in texts]
+    # A vocab without [unusedN] entries has nothing to preserve.
+    small = write_vocab(tmp_path, ["[UNK]", "[", "]", "unused", "##1"])
+    tokenizer = graph_tokenizer.GraphTokenizer(small, preserve_unused_tokens=True)
+    assert tokenizer(tf.constant(["[unused1]"])).to_list() == [[1, 3, 4, 2]]
+

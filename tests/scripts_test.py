@@ -115,6 +115,10 @@ RUNNER_ADDITIONS = [
     ("random_seed", None, "int"),
 ]
 
+# The wheel's (bert-tensorflow 1.0.4) tokenizer flag, in every script that
+# tokenizes text.
+WHEEL_TOKENIZER_FLAG = ("preserve_unused_tokens", False, "bool")
+
 
 def _script_flags(module_name):
     """The absl `Flag`s that `<module_name>.py` defines, in order."""
@@ -142,7 +146,8 @@ def test_run_classifier_flags():
     assert len(RUN_CLASSIFIER_FLAGS) == 25
     assert _summary(defined[:25]) == RUN_CLASSIFIER_FLAGS
     assert _summary(defined[25:]) == RUNNER_ADDITIONS + [
-        ("export_dir", None, "string")
+        ("export_dir", None, "string"),
+        WHEEL_TOKENIZER_FLAG,
     ]
     # A float flag, so that --num_train_epochs=2.5 parses.
     assert isinstance(defined[15].default, float)
@@ -167,6 +172,7 @@ def test_create_pretraining_data_flags():
     defined = _script_flags("create_pretraining_data")
     assert len(CREATE_PRETRAINING_DATA_FLAGS) == 11
     assert _summary(defined[:11]) == CREATE_PRETRAINING_DATA_FLAGS
+    assert _summary(defined[11:]) == [("num_workers", 1, "int"), WHEEL_TOKENIZER_FLAG]
 
 
 # SPEC 10: extract_features.py has its own flag list (no tpu_name/tpu_zone).
@@ -192,7 +198,10 @@ def test_extract_features_flags():
     assert len(EXTRACT_FEATURES_FLAGS) == 13
     assert _summary(defined[:13]) == EXTRACT_FEATURES_FLAGS
     # Exact mode by default: the output is meant to match the original's.
-    assert _summary(defined[13:]) == [("precision", "fp32", "string enum")]
+    assert _summary(defined[13:]) == [
+        ("precision", "fp32", "string enum"),
+        WHEEL_TOKENIZER_FLAG,
+    ]
     # The original left the first three without help text.
     assert [f.help for f in defined[:3]] == ["(no help available)"] * 3
     assert defined[8].help == "Batch size for predictions."
@@ -205,7 +214,7 @@ def test_run_squad_flags():
     defined = _script_flags("run_squad")
     assert len(RUN_SQUAD_FLAGS) == 30
     assert _summary(defined[:30]) == RUN_SQUAD_FLAGS
-    assert _summary(defined[30:]) == RUNNER_ADDITIONS
+    assert _summary(defined[30:]) == RUNNER_ADDITIONS + [WHEEL_TOKENIZER_FLAG]
     # Float flags, so that --num_train_epochs=2.5 and a negative threshold
     # parse.
     assert isinstance(defined[15].default, float)

@@ -351,3 +351,35 @@ def test_fast_path_equals_reference_path_on_scrambled_text(tokenizers, key):
             for piece in tokenizer.wordpiece_tokenizer.tokenize(word)
         ]
         assert tokenizer.tokenize(text) == expected, text
+
+
+# bert-tensorflow 1.0.4's --preserve_unused_tokens: a whitespace-separated
+# chunk that is an [unusedN] token of the vocab stays whole; anything else
+# ("[UNUSED1]", "[unused1],", an id missing from the vocab) is tokenized as
+# usual. CJK characters are split off first, so "中[unused1]" keeps it.
+PRESERVE_TEXT = "[unused1] Hi [UNUSED1] [unused1], 中[unused1] [unused99999] x[unused2]"
+PRESERVED = ["[unused1]", "hi", "[", "unused", "##1", "]", "[", "unused", "##1",
+             "]", ",", "中", "[unused1]", "[", "unused", "##9", "##9", "##9",
+             "##9", "##9", "]", "x", "[", "unused", "##2", "]"]
+
+
+def test_preserve_unused_tokens():
+    vocab = str(VOCABS["uncased"])
+    plain = tokenization.FullTokenizer(vocab, do_lower_case=True)
+    assert "[unused1]" not in plain.tokenize(PRESERVE_TEXT)
+    tokenizer = tokenization.FullTokenizer(
+        vocab, do_lower_case=True, preserve_unused_tokens=True
+    )
+    assert tokenizer.tokenize(PRESERVE_TEXT) == PRESERVED
+    assert tokenizer.tokenize_to_ids(PRESERVE_TEXT) == [
+        tokenizer.vocab[t] for t in PRESERVED
+    ]
+    reference = [
+        piece
+        for word in tokenizer.basic_tokenizer.tokenize(PRESERVE_TEXT)
+        for piece in tokenizer.wordpiece_tokenizer.tokenize(word)
+    ]
+    assert reference == PRESERVED
+    assert tokenization.preserve_token("[unused7]", tokenizer.vocab)
+    assert not tokenization.preserve_token("[unused7]x", tokenizer.vocab)
+    assert not tokenization.preserve_token("[unused7]", {})

@@ -132,7 +132,7 @@ class _ServingModule(tf.Module):
 
 def export_saved_model(
     model, export_dir, vocab_file, do_lower_case, max_seq_length, label_list,
-    is_pair_task,
+    is_pair_task, preserve_unused_tokens=False,
 ):
     """Writes `export_dir` (replaced if present) with a raw-text signature.
 
@@ -145,6 +145,7 @@ def export_saved_model(
         signature returns `probabilities` (the score for regression) and,
         for classification, the most probable `label`.
       is_pair_task: whether the signature takes `text_b` too.
+      preserve_unused_tokens: as in `FullTokenizer`.
 
     Returns:
       export_dir.
@@ -157,7 +158,9 @@ def export_saved_model(
             )
     module = _ServingModule(
         model,
-        GraphTokenizer(vocab_file, do_lower_case),
+        GraphTokenizer(
+            vocab_file, do_lower_case, preserve_unused_tokens=preserve_unused_tokens
+        ),
         vocab["[CLS]"],
         vocab["[SEP]"],
         max_seq_length,

@@ -54,6 +54,7 @@ class ClassifierParams:
     output_dir: str
     init_checkpoint: str = None
     do_lower_case: bool = True
+    preserve_unused_tokens: bool = False
     max_seq_length: int = 128
     do_train: bool = False
     do_eval: bool = False
@@ -185,7 +186,9 @@ def validate(params):
             "value between 0 and 1"
         )
     tokenizer = tokenization.FullTokenizer(
-        params.vocab_file, do_lower_case=params.do_lower_case
+        params.vocab_file,
+        do_lower_case=params.do_lower_case,
+        preserve_unused_tokens=params.preserve_unused_tokens,
     )
     vocab_rows = max(tokenizer.vocab.values(), default=-1) + 1
     if vocab_rows > config.vocab_size:
@@ -360,6 +363,7 @@ def _export(params, data, task):
         params.max_seq_length,
         data.label_list,
         params.task_name.lower() not in _SINGLE_SENTENCE_TASKS,
+        preserve_unused_tokens=params.preserve_unused_tokens,
     )
 
 

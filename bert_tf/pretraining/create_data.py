@@ -58,6 +58,7 @@ class CreatePretrainingDataParams:
     output_file: str
     vocab_file: str
     do_lower_case: bool = True
+    preserve_unused_tokens: bool = False
     do_whole_word_mask: bool = False
     max_seq_length: int = 128
     max_predictions_per_seq: int = 20
@@ -105,9 +106,11 @@ def _output_files(value):
     return files
 
 
-def _tokenizer_and_symbols(vocab_file, do_lower_case):
+def _tokenizer_and_symbols(vocab_file, do_lower_case, preserve_unused_tokens):
     file_io.require_file(vocab_file, "--vocab_file")
-    tokenizer = tokenization.FullTokenizer(vocab_file, do_lower_case)
+    tokenizer = tokenization.FullTokenizer(
+        vocab_file, do_lower_case, preserve_unused_tokens
+    )
     try:
         symbols = instances.Symbols.for_ids(tokenizer.vocab)
     except KeyError as e:
@@ -269,8 +272,9 @@ def run(params):
     _check_params(params)
     output_files = _output_files(params.output_file)
     input_files = _input_files(params.input_file)
-    tokenizer, symbols = _tokenizer_and_symbols(params.vocab_file,
-                                                params.do_lower_case)
+    tokenizer, symbols = _tokenizer_and_symbols(
+        params.vocab_file, params.do_lower_case, params.preserve_unused_tokens
+    )
     logging.info("*** Reading from input files ***")
     for path in input_files:
         logging.info("  %s", path)

@@ -57,6 +57,7 @@ class SquadParams:
     predict_file: str = None
     init_checkpoint: str = None
     do_lower_case: bool = True
+    preserve_unused_tokens: bool = False
     max_seq_length: int = 384
     doc_stride: int = 128
     max_query_length: int = 64
@@ -204,7 +205,9 @@ def validate(params):
     _check_flags(params, config)
     _check_settings(params)
     tokenizer = tokenization.FullTokenizer(
-        params.vocab_file, do_lower_case=params.do_lower_case
+        params.vocab_file,
+        do_lower_case=params.do_lower_case,
+        preserve_unused_tokens=params.preserve_unused_tokens,
     )
     vocab_rows = max(tokenizer.vocab.values(), default=-1) + 1
     if vocab_rows > config.vocab_size:

@@ -195,8 +195,8 @@ def test_eval_and_predict_restore_checkpoint_in_output_dir(tmp_path, monkeypatch
 
     class FakeExporter:
         @staticmethod
-        def export_saved_model(model, export_dir, *args):
-            exported.update(args=args, export_dir=export_dir,
+        def export_saved_model(model, export_dir, *args, **kwargs):
+            exported.update(args=args, kwargs=kwargs, export_dir=export_dir,
                             output_weights=model.classifier.output_weights.numpy())
 
     monkeypatch.setattr(run_lib.export, "export_saved_model", FakeExporter.export_saved_model)
@@ -206,6 +206,7 @@ def test_eval_and_predict_restore_checkpoint_in_output_dir(tmp_path, monkeypatch
     _check_against_golden(output_dir, global_step=4)
     assert exported["export_dir"] == str(tmp_path / "export")
     assert exported["args"] == (VOCAB, True, 20, MNLI_LABELS, True)
+    assert exported["kwargs"] == {"preserve_unused_tokens": False}
     np.testing.assert_array_equal(
         exported["output_weights"],
         tf.train.load_checkpoint(FINE_TUNED_CKPT).get_tensor("output_weights"),

@@ -174,7 +174,7 @@ def test_bfloat16_in_and_out_float32_inside():
         )
 
 
-@pytest.mark.parametrize("policy", ["float32", "mixed_bfloat16"])
+@pytest.mark.parametrize("policy", ["float32", "mixed_bfloat16", "mixed_float16"])
 def test_every_trainable_variable_gets_a_gradient_in_training(policy):
     keras.mixed_precision.set_global_policy(policy)
     try:

@@ -309,9 +309,10 @@ def _script_flags():
 def test_script_flags_are_the_reference_flags_in_order():
     defined = _script_flags()
     assert defined[:len(REFERENCE_FLAGS)] == REFERENCE_FLAGS
-    assert [name for name, _, _ in defined[len(REFERENCE_FLAGS):]] == [
-        "num_workers"]
-    assert defined[-1][1] == 1
+    assert defined[len(REFERENCE_FLAGS):] == [
+        ("num_workers", 1, defined[-2][2]),
+        ("preserve_unused_tokens", False, defined[-1][2]),
+    ]
 
 
 def _run_script(*args, cwd):
@@ -366,3 +367,25 @@ def test_progress_lines(tmp_path, monkeypatch, caplog):
     assert any(m.startswith("Wrote 439/439 instances (") and "ETA 0 s" in m
                for m in messages)
     assert messages[-1] == "Wrote 439 total instances"
+
+
+@pytest.mark.parametrize("preserve", [False, True])
+def test_preserve_unused_tokens(tmp_path, preserve):
+    text = "".join(
+        f"Sentence {i} has a [unused1] marker and more words.\n"
+        + ("\n" if i % 4 == 3 else "")
+        for i in range(16)
+    )
+    params = _error_params(
+        tmp_path,
+        input_file=_write(tmp_path / "corpus.txt", text),
+        preserve_unused_tokens=preserve,
+    )
+    create_data.run(params)
+    unused1 = tokenization.load_vocab(VOCAB)["[unused1]"]
+    seen = set()
+    for record in tf.data.TFRecordDataset(params.output_file):
+        example = tf.train.Example.FromString(record.numpy())
+        for key in ("input_ids", "masked_lm_ids"):
+            seen.update(example.features.feature[key].int64_list.value)
+    assert (unused1 in seen) == preserve
