@@ -74,6 +74,12 @@ class GraphTokenizer(tf.Module):
     ):
         super().__init__(name=name)
         vocab = tokenization.load_vocab(vocab_file)
+        if unk_token not in vocab:
+            raise file_io.UserInputError(
+                f"vocab_file={vocab_file!r} has no {unk_token!r} line; the "
+                "in-graph tokenizer needs it"
+            )
+        self.do_lower_case = do_lower_case
         unused_tokens = [
             token for token in vocab if tokenization.preserve_token(token, vocab)
         ]
@@ -86,12 +92,6 @@ class GraphTokenizer(tf.Module):
                 ),
                 default_value=0,
             )
-        if unk_token not in vocab:
-            raise file_io.UserInputError(
-                f"vocab_file={vocab_file!r} has no {unk_token!r} line; the "
-                "in-graph tokenizer needs it"
-            )
-        self.do_lower_case = do_lower_case
         self.unk_token = unk_token
         self.max_input_chars_per_word = max_input_chars_per_word
         # FastWordpieceTokenizer (linear-time, ~15x faster here than the

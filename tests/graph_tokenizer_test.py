@@ -212,6 +212,9 @@ def test_preserve_unused_tokens_gives_the_fast_paths_ids(tmp_path):
         )
         actual = tokenizer(tf.constant(texts)).to_list()
         assert actual == [expected.tokenize_to_ids(t) for t in texts]
+    tf.saved_model.save(tokenizer, str(tmp_path / "saved"))
+    reloaded = tf.saved_model.load(str(tmp_path / "saved"))
+    assert reloaded(tf.constant(texts)).to_list() == actual
     # A vocab without [unusedN] entries has nothing to preserve.
     small = write_vocab(tmp_path, ["[UNK]", "[", "]", "unused", "##1"])
     tokenizer = graph_tokenizer.GraphTokenizer(small, preserve_unused_tokens=True)
