@@ -117,6 +117,10 @@ _PRESERVE_UNUSED_TOKENS = flags.DEFINE_bool(
     "preserve_unused_tokens", False,
     "Keep the vocab's [unusedN] tokens whole where they appear in the text "
     "(the flag of the bert-tensorflow 1.0.4 wheel).")
+_TPU_JOB_NAME = flags.DEFINE_string(
+    "tpu_job_name", None,
+    "Name of the TPU workers' job, for TPU setups that do not call it "
+    "'worker' (the flag of the bert-tensorflow 1.0.4 wheel).")
 
 
 @cli.exits_on_user_error
@@ -149,6 +153,7 @@ def main(argv):
         tpu_zone=_TPU_ZONE.value,
         gcp_project=_GCP_PROJECT.value,
         master=_MASTER.value,
+        tpu_job_name=_TPU_JOB_NAME.value,
         num_tpu_cores=_NUM_TPU_CORES.value,
         precision=_PRECISION.value,
         use_xla=_USE_XLA.value,

@@ -28,12 +28,24 @@ def _num_workers_in_tf_config():
 
 
 def get_strategy(
-    use_tpu=False, tpu_name=None, tpu_zone=None, gcp_project=None, master=None
+    use_tpu=False,
+    tpu_name=None,
+    tpu_zone=None,
+    gcp_project=None,
+    master=None,
+    tpu_job_name=None,
 ):
-    """The `tf.distribute.Strategy` the flags and the environment ask for."""
+    """The `tf.distribute.Strategy` the flags and the environment ask for.
+
+    `tpu_job_name` (the bert-tensorflow 1.0.4 wheel's run_classifier flag)
+    names the TPU workers' job; None keeps the resolver's "worker".
+    """
     if use_tpu:
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver(
-            tpu=tpu_name or master or "", zone=tpu_zone, project=gcp_project
+            tpu=tpu_name or master or "",
+            zone=tpu_zone,
+            project=gcp_project,
+            job_name=tpu_job_name or "worker",
         )
         tf.config.experimental_connect_to_cluster(resolver)
         tf.tpu.experimental.initialize_tpu_system(resolver)

@@ -148,6 +148,7 @@ def test_run_classifier_flags():
     assert _summary(defined[25:]) == RUNNER_ADDITIONS + [
         ("export_dir", None, "string"),
         WHEEL_TOKENIZER_FLAG,
+        ("tpu_job_name", None, "string"),
     ]
     # A float flag, so that --num_train_epochs=2.5 parses.
     assert isinstance(defined[15].default, float)

@@ -72,6 +72,7 @@ class ClassifierParams:
     tpu_zone: str = None
     gcp_project: str = None
     master: str = None
+    tpu_job_name: str = None  # the bert-tensorflow 1.0.4 wheel's flag
     num_tpu_cores: int = 8
     # Additions of bert_tf (not in the original).
     precision: str = "auto"
@@ -380,7 +381,7 @@ def run(params):
     file_io.makedirs(params.output_dir)
     strategy = distribution.get_strategy(
         params.use_tpu, params.tpu_name, params.tpu_zone, params.gcp_project,
-        params.master,
+        params.master, params.tpu_job_name,
     )
     distribution.set_precision(params.precision)
     chief = distribution.is_chief(strategy)
