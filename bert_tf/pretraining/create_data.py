@@ -44,6 +44,8 @@ from bert_tf import file_io
 from bert_tf import tokenization
 from bert_tf.pretraining import corpus as corpus_lib
 from bert_tf.pretraining import instances
+from bert_tf.pretraining import masking
+from bert_tf.pretraining import python_random
 from bert_tf.pretraining import tfrecords
 
 # The reference logs the first 20 examples it writes.
@@ -112,7 +114,7 @@ def _tokenizer_and_symbols(vocab_file, do_lower_case, preserve_unused_tokens):
         vocab_file, do_lower_case, preserve_unused_tokens
     )
     try:
-        symbols = instances.Symbols.for_ids(tokenizer.vocab)
+        symbols = masking.Symbols.for_ids(tokenizer.vocab)
     except KeyError as e:
         raise file_io.UserInputError(
             f"--vocab_file={vocab_file!r} has no {e.args[0]} entry") from None
@@ -401,7 +403,7 @@ def _merge_parts(parts, output, rng, log=None):
     logged = 0
     try:
         while total:
-            r = instances.randbelow(getrandbits, total)
+            r = python_random.randbelow(getrandbits, total)
             shard = 0
             while r >= remaining[shard]:
                 r -= remaining[shard]

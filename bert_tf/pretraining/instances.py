@@ -1,9 +1,9 @@
 """Pre-training instances, sampled exactly as the reference does.
 
 Replaces the sampling half of create_pretraining_data.py in
-google-research/bert: `create_instances_from_document`,
-`create_masked_lm_predictions` and `truncate_seq_pair`, with one
-`random.Random` shared by all of them in the reference's call order (SPEC 5.3).
+google-research/bert: `create_instances_from_document` and
+`truncate_seq_pair`, with one `random.Random` shared by them and by
+`bert_tf.pretraining.masking` in the reference's call order (SPEC 5.3).
 
 How this differs from the original, without changing a single output bit:
 
@@ -11,14 +11,13 @@ How this differs from the original, without changing a single output bit:
   (one flat array of token ids) plus masked positions and replacement ids,
   not as lists of strings. Output tokens are rebuilt from the spans when
   written.
-* `_randbelow` is inlined from `getrandbits`, as CPython 3.11 computes it, so
-  results do not depend on how a later CPython spells `shuffle` or `randint`.
+* The random draws come from `bert_tf.pretraining.python_random`.
 
-The string-based functions (`create_masked_lm_predictions`,
-`create_instances_from_document`, `truncate_seq_pair`, `TrainingInstance`)
-keep the reference's arguments for callers and tests; they run the same code
-as the id-based path. This module does not open files, import TensorFlow or
-write TFRecords (see `bert_tf.pretraining.create_data`).
+The string-based functions (`create_instances_from_document`,
+`truncate_seq_pair`, `TrainingInstance`) keep the reference's arguments for
+callers and tests; they run the same code as the id-based path. This module
+does not open files, import TensorFlow or write TFRecords (see
+`bert_tf.pretraining.create_data`).
 """
 
 import array
@@ -27,10 +26,11 @@ import time
 from absl import logging
 
 from bert_tf.pretraining import corpus as corpus_lib
-
-CLS = "[CLS]"
-SEP = "[SEP]"
-MASK = "[MASK]"
+from bert_tf.pretraining.masking import Symbols
+from bert_tf.pretraining.masking import create_masked_lm_predictions
+from bert_tf.pretraining.masking import mask_tokens
+from bert_tf.pretraining.python_random import randbelow
+from bert_tf.pretraining.python_random import shuffle
 
 
 class TrainingInstance:
@@ -54,200 +54,6 @@ class TrainingInstance:
             f"masked_lm_labels: {' '.join(self.masked_lm_labels)}\n\n")
 
     __repr__ = __str__
-
-
-class _WordPieceContinuations:
-    """`token in this` is True for "##" word pieces (string tokens)."""
-
-    def __contains__(self, token):
-        return token.startswith("##")
-
-
-class Symbols:
-    """What masking needs to know about tokens, for str or for id tokens.
-
-    Attributes:
-      cls, sep, mask: the [CLS], [SEP] and [MASK] tokens.
-      vocab_words: sequence a random replacement is drawn from, in vocab file
-        order (the reference's `list(tokenizer.vocab.keys())`).
-      continuations: container of the "##" tokens that whole-word masking
-        joins to the word before.
-    """
-
-    def __init__(self, cls, sep, mask, vocab_words, continuations):
-        self.cls = cls
-        self.sep = sep
-        self.mask = mask
-        self.vocab_words = vocab_words
-        self.continuations = continuations
-
-    @classmethod
-    def for_strings(cls, vocab_words):
-        return cls(CLS, SEP, MASK, vocab_words, _WordPieceContinuations())
-
-    @classmethod
-    def for_ids(cls, vocab):
-        """Id symbols from an OrderedDict token -> id (`FullTokenizer.vocab`).
-
-        Raises:
-          KeyError: naming the first of [CLS], [SEP], [MASK] missing in vocab.
-        """
-        for token in (CLS, SEP, MASK):
-            if token not in vocab:
-                raise KeyError(token)
-        # Same draw as vocab_words[k] followed by convert_tokens_to_ids.
-        vocab_ids = [vocab[w] for w in vocab]
-        continuations = frozenset(
-            i for w, i in vocab.items() if w.startswith("##"))
-        return cls(vocab[CLS], vocab[SEP], vocab[MASK], vocab_ids,
-                   continuations)
-
-
-def randbelow(getrandbits, n):
-    """CPython 3.11's `Random._randbelow(n)`, from a bound `getrandbits`.
-
-    `randint(a, b)` is `a + randbelow(getrandbits, b - a + 1)`.
-    """
-    k = n.bit_length()
-    r = getrandbits(k)
-    while r >= n:
-        r = getrandbits(k)
-    return r
-
-
-# Bit lengths of small n, looked up instead of computed in `shuffle`'s loop.
-_BIT_LENGTHS = [n.bit_length() for n in range(1025)]
-
-
-def shuffle(x, rng):
-    """`rng.shuffle(x)` as CPython 3.11 does it (same draws, same result)."""
-    getrandbits = rng.getrandbits
-    n = len(x)
-    if n < len(_BIT_LENGTHS):
-        # j > i is j >= i + 1 = n for this step: the redraw of _randbelow.
-        for i, k in zip(range(n - 1, 0, -1), _BIT_LENGTHS[n:1:-1]):
-            j = getrandbits(k)
-            while j > i:
-                j = getrandbits(k)
-            x[i], x[j] = x[j], x[i]
-        return
-    for i in range(n - 1, 0, -1):
-        k = (i + 1).bit_length()
-        j = getrandbits(k)
-        while j > i:
-            j = getrandbits(k)
-        x[i], x[j] = x[j], x[i]
-
-
-def num_to_predict(num_tokens, masked_lm_prob, max_predictions_per_seq):
-    """Masked positions for `num_tokens` tokens ([CLS]/[SEP] included).
-
-    Python 3 `round` is half-to-even: 30 tokens * 0.15 = 4.5 gives 4.
-    """
-    return min(max_predictions_per_seq,
-               max(1, int(round(num_tokens * masked_lm_prob))))
-
-
-def mask_tokens(tokens, masked_lm_prob, max_predictions_per_seq, symbols, rng,
-                do_whole_word_mask=False, num_a_tokens=None):
-    """Chooses and replaces the masked positions of one instance.
-
-    Args:
-      tokens: list of tokens (str or int, matching `symbols`), [CLS] first.
-      masked_lm_prob: float, the masking rate.
-      max_predictions_per_seq: int, cap on the number of masked positions.
-      symbols: `Symbols` for the token type of `tokens`.
-      rng: the shared `random.Random`.
-      do_whole_word_mask: mask all pieces of a word together.
-      num_a_tokens: optional len(A); passing it promises that [CLS] and [SEP]
-        occur only at 0, num_a_tokens + 1 and the end, so they are not
-        searched for.
-
-    Returns:
-      list of (position, replacement) pairs sorted by position; the label of
-      each position is `tokens[position]`.
-    """
-    cls, sep = symbols.cls, symbols.sep
-    random = rng.random
-    getrandbits = rng.getrandbits
-    budget = num_to_predict(len(tokens), masked_lm_prob,
-                            max_predictions_per_seq)
-    if do_whole_word_mask:
-        continuations = symbols.continuations
-        groups = []
-        for i, token in enumerate(tokens):
-            if token == cls or token == sep:
-                continue
-            # A "##" piece right after [SEP] joins the word before the [SEP],
-            # as in the reference.
-            if groups and token in continuations:
-                groups[-1].append(i)
-            else:
-                groups.append([i])
-    elif num_a_tokens is not None:
-        groups = list(range(1, len(tokens) - 1))
-        del groups[num_a_tokens]  # The [SEP] after A.
-    else:
-        groups = [i for i, t in enumerate(tokens) if t != cls and t != sep]
-    # Shuffling n groups draws the same numbers as shuffling n ints.
-    shuffle(groups, rng)
-
-    mask = symbols.mask
-    vocab_words = symbols.vocab_words
-    num_words = len(vocab_words)
-    masked = []
-    for group in groups:
-        if len(masked) >= budget:
-            break
-        if not do_whole_word_mask:
-            group = (group,)
-        elif len(masked) + len(group) > budget:
-            continue
-        # Groups never overlap, so the reference's covered-index check never
-        # fires and is left out.
-        for index in group:
-            # 80% [MASK], 10% the original token, 10% a random vocab entry.
-            if random() < 0.8:
-                replacement = mask
-            elif random() < 0.5:
-                replacement = tokens[index]
-            else:
-                replacement = vocab_words[randbelow(getrandbits, num_words)]
-            masked.append((index, replacement))
-    masked.sort()
-    return masked
-
-
-def create_masked_lm_predictions(tokens, masked_lm_prob,
-                                 max_predictions_per_seq, vocab_words, rng,
-                                 do_whole_word_mask=False, symbols=None):
-    """The reference's masking, on one instance's tokens.
-
-    Example: with tokens `["[CLS]", "the", "cat", "##s", "[SEP]", "sat",
-    "[SEP]"]` and whole-word masking, "cat" and "##s" are masked together or
-    not at all.
-
-    Args:
-      tokens: list of str tokens, [CLS] first.
-      masked_lm_prob: float, masking rate (15% in BERT).
-      max_predictions_per_seq: int, cap on masked positions.
-      vocab_words: list of vocab entries, in vocab order.
-      rng: `random.Random`, shared with the rest of the sampling.
-      do_whole_word_mask: mask whole words instead of word pieces.
-      symbols: `Symbols`; default: str tokens over `vocab_words`.
-
-    Returns:
-      (output_tokens, masked_lm_positions, masked_lm_labels).
-    """
-    if symbols is None:
-        symbols = Symbols.for_strings(vocab_words)
-    masked = mask_tokens(tokens, masked_lm_prob, max_predictions_per_seq,
-                         symbols, rng, do_whole_word_mask)
-    output_tokens = list(tokens)
-    for index, replacement in masked:
-        output_tokens[index] = replacement
-    positions = [index for index, _ in masked]
-    return output_tokens, positions, [tokens[p] for p in positions]
 
 
 def truncate_seq_pair(tokens_a, tokens_b, max_num_tokens, rng):

@@ -16,6 +16,7 @@ from bert_tf import tokenization
 from bert_tf.pretraining import corpus as corpus_lib
 from bert_tf.pretraining import create_data
 from bert_tf.pretraining import instances
+from bert_tf.pretraining import masking
 from bert_tf.pretraining import tfrecords
 from tests.conftest import testdata
 
@@ -128,7 +129,7 @@ def test_encoder_bytes_parse_to_the_same_example():
 def _shard_instances(shard, num_shards, seed, run):
     """A shard's instances in its shuffled order, as feature dicts."""
     tokenizer = tokenization.FullTokenizer(VOCAB, do_lower_case=True)
-    symbols = instances.Symbols.for_ids(tokenizer.vocab)
+    symbols = masking.Symbols.for_ids(tokenizer.vocab)
     with open(CORPUS, "rb") as f:
         corpus = corpus_lib.read_corpus([f.read().split(b"\n")], tokenizer,
                                         shard, num_shards)

@@ -12,6 +12,8 @@ import pytest
 from bert_tf import tokenization
 from bert_tf.pretraining import corpus as corpus_lib
 from bert_tf.pretraining import instances
+from bert_tf.pretraining import masking
+from bert_tf.pretraining import python_random
 
 # SPEC 5.7: the tiny vocab (ids 0..27) and input.
 SPEC_VOCAB = ("[PAD] [UNK] [CLS] [SEP] [MASK] the cat sat on mat a dog ran far "
@@ -84,10 +86,10 @@ def _lines(text):
 
 def test_rng_matches_spec_check_values():
     rng = random.Random(12345)
-    draws = [instances.randbelow(rng.getrandbits, 10) for _ in range(10)]
+    draws = [python_random.randbelow(rng.getrandbits, 10) for _ in range(10)]
     assert draws == [6, 0, 4, 5, 3, 4, 9, 6, 2, 5]
     x = list(range(10))
-    instances.shuffle(x, random.Random(12345))
+    python_random.shuffle(x, random.Random(12345))
     assert x == [8, 7, 3, 5, 1, 2, 9, 4, 0, 6]
 
 
@@ -95,7 +97,7 @@ def test_rng_matches_spec_check_values():
 def test_shuffle_draws_like_cpython(length):
     ours, theirs = random.Random(length), random.Random(length)
     x, y = list(range(length)), list(range(length))
-    instances.shuffle(x, ours)
+    python_random.shuffle(x, ours)
     theirs.shuffle(y)
     assert x == y
     assert ours.random() == theirs.random()
@@ -105,11 +107,11 @@ def test_shuffle_draws_like_cpython(length):
                          [(10, 2), (30, 4), (50, 8), (70, 10), (128, 19),
                           (512, 20)])
 def test_num_to_predict_rounds_half_to_even(num_tokens, expected):
-    assert instances.num_to_predict(num_tokens, 0.15, 20) == expected
+    assert masking.num_to_predict(num_tokens, 0.15, 20) == expected
 
 
 def test_num_to_predict_for_512_tokens():
-    assert instances.num_to_predict(512, 0.15, 80) == 77
+    assert masking.num_to_predict(512, 0.15, 80) == 77
 
 
 def test_truncate_seq_pair_worked_example():
@@ -164,7 +166,7 @@ def test_spec_golden_vectors_through_the_str_functions(spec_tokenizer,
 def test_whole_word_mask_joins_piece_after_sep_to_word_before():
     tokens = ["[CLS]", "cat", "[SEP]", "##s", "[SEP]"]
     for seed in range(5):
-        output, positions, labels = instances.create_masked_lm_predictions(
+        output, positions, labels = masking.create_masked_lm_predictions(
             tokens, 0.5, 5, ["x"], random.Random(seed),
             do_whole_word_mask=True)
         # One group {1, 3} of the two allowed predictions.
@@ -176,7 +178,7 @@ def test_whole_word_mask_joins_piece_after_sep_to_word_before():
 def test_whole_word_mask_skips_groups_over_budget():
     tokens = ["[CLS]", "cat", "##s", "[SEP]", "[SEP]"]
     # round(5 * 0.15) = 1 prediction: the only group has 2 pieces.
-    _, positions, _ = instances.create_masked_lm_predictions(
+    _, positions, _ = masking.create_masked_lm_predictions(
         tokens, 0.15, 5, ["x"], random.Random(0), do_whole_word_mask=True)
     assert positions == []
 
@@ -199,7 +201,7 @@ def test_masking_draws_in_reference_order(seed):
     else:
         replacement = vocab_words[reference.randint(0, 2)]
     rng = random.Random(seed)
-    output, positions, labels = instances.create_masked_lm_predictions(
+    output, positions, labels = masking.create_masked_lm_predictions(
         tokens, 0.15, 1, vocab_words, rng)
     assert positions == [first]
     assert labels == [tokens[first]]
