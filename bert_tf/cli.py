@@ -1,4 +1,5 @@
-"""What every top-level script shares: one-line errors instead of tracebacks."""
+"""What every top-level script shares: one-line errors instead of tracebacks,
+and the flag checks its library `run` repeats for library callers."""
 
 import functools
 import sys
@@ -17,3 +18,18 @@ def exits_on_user_error(main):
             sys.exit(f"ERROR: {e}")
 
     return wrapper
+
+
+def require_positive(params, names):
+    """Raises UserInputError for the first flag in `names` below 1.
+
+    Args:
+      params: a script's params dataclass (attributes named as its flags).
+      names: the flag names to check, in the order they are reported.
+    """
+    for name in names:
+        value = getattr(params, name)
+        if value < 1:
+            raise file_io.UserInputError(
+                f"--{name}={value}: expected a positive integer"
+            )

@@ -29,6 +29,7 @@ import tensorflow as tf
 from absl import logging
 
 from bert_tf import checkpoints
+from bert_tf import cli
 from bert_tf import distribution
 from bert_tf import file_io
 from bert_tf import tokenization
@@ -254,10 +255,7 @@ def validate(params):
             f"--max_seq_length={params.max_seq_length}: expected at least 3 "
             "(room for [CLS] and two [SEP])"
         )
-    if params.batch_size < 1:
-        raise file_io.UserInputError(
-            f"--batch_size={params.batch_size}: expected a positive integer"
-        )
+    cli.require_positive(params, ("batch_size",))
     layer_indexes = parse_layers(params.layers, config.num_hidden_layers)
     prefix = None
     if params.init_checkpoint:

@@ -27,6 +27,7 @@ import tensorflow as tf
 from absl import logging
 
 from bert_tf import checkpoints
+from bert_tf import cli
 from bert_tf import distribution
 from bert_tf import estimator
 from bert_tf import file_io
@@ -101,15 +102,6 @@ class TaskData:
     num_warmup_steps: Optional[int] = None
 
 
-def _check_positive(params, names):
-    for name in names:
-        value = getattr(params, name)
-        if value < 1:
-            raise file_io.UserInputError(
-                f"--{name}={value}: expected a positive integer"
-            )
-
-
 def _read_examples(processor, params, split):
     """The examples of one split; a clear error when it is empty."""
     reader = {
@@ -172,7 +164,7 @@ def validate(params):
             f"--max_seq_length={params.max_seq_length}: expected at least 3 "
             "([CLS], [SEP] and one token)"
         )
-    _check_positive(params, (
+    cli.require_positive(params, (
         "train_batch_size", "eval_batch_size", "predict_batch_size",
         "save_checkpoints_steps", "iterations_per_loop",
         "gradient_accumulation_steps",

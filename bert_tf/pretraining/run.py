@@ -11,6 +11,7 @@ import os
 import tensorflow as tf
 from absl import logging
 
+from bert_tf import cli
 from bert_tf import distribution
 from bert_tf import estimator
 from bert_tf import file_io
@@ -71,12 +72,10 @@ def validate(params):
             f"length {params.max_seq_length} because the BERT model was only "
             f"trained up to sequence length {config.max_position_embeddings}"
         )
-    for flag in ("train_batch_size", "eval_batch_size", "num_train_steps",
-                 "save_checkpoints_steps", "iterations_per_loop"):
-        if getattr(params, flag) < 1:
-            raise file_io.UserInputError(
-                f"--{flag}={getattr(params, flag)}: expected a positive integer"
-            )
+    cli.require_positive(params, (
+        "train_batch_size", "eval_batch_size", "num_train_steps",
+        "save_checkpoints_steps", "iterations_per_loop",
+    ))
     if params.dynamic_masking and not params.vocab_file:
         raise file_io.UserInputError(
             "--dynamic_masking needs --vocab_file (the vocab of the TFRecords)"

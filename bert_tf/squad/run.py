@@ -30,6 +30,7 @@ import tensorflow as tf
 from absl import logging
 
 from bert_tf import checkpoints
+from bert_tf import cli
 from bert_tf import distribution
 from bert_tf import estimator
 from bert_tf import file_io
@@ -137,15 +138,11 @@ def _check_flags(params, config):
 
 def _check_settings(params):
     """Values the original accepted but then hung or crashed on."""
-    for name in ("train_batch_size", "predict_batch_size",
-                 "save_checkpoints_steps", "iterations_per_loop",
-                 "doc_stride", "n_best_size", "max_answer_length",
-                 "gradient_accumulation_steps"):
-        value = getattr(params, name)
-        if value < 1:
-            raise file_io.UserInputError(
-                f"--{name}={value}: expected a positive integer"
-            )
+    cli.require_positive(params, (
+        "train_batch_size", "predict_batch_size", "save_checkpoints_steps",
+        "iterations_per_loop", "doc_stride", "n_best_size",
+        "max_answer_length", "gradient_accumulation_steps",
+    ))
     if params.max_query_length < 0:
         raise file_io.UserInputError(
             f"--max_query_length={params.max_query_length}: expected >= 0"
