@@ -86,6 +86,25 @@ class BertConfig:
             )
         return cls.from_dict(json_object)
 
+    def check_vocab(self, vocab, vocab_file):
+        """Raises UserInputError if the vocab has ids beyond `vocab_size`.
+
+        Out-of-range ids would give NaNs on GPU/TPU instead of an error.
+
+        Args:
+          vocab: the vocab dict token -> id (`FullTokenizer.vocab`).
+          vocab_file: its path, for the message.
+        """
+        vocab_rows = max(vocab.values(), default=-1) + 1
+        if vocab_rows > self.vocab_size:
+            from bert_tf import file_io
+
+            raise file_io.UserInputError(
+                f"--vocab_file={vocab_file!r} has {vocab_rows} entries but "
+                f"bert_config.json says vocab_size={self.vocab_size}; they "
+                "must belong to the same model"
+            )
+
     def to_dict(self):
         """All keys as in `bert_config.json`, unused ones included."""
         output = {

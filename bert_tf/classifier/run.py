@@ -183,14 +183,7 @@ def validate(params):
         do_lower_case=params.do_lower_case,
         preserve_unused_tokens=params.preserve_unused_tokens,
     )
-    vocab_rows = max(tokenizer.vocab.values(), default=-1) + 1
-    if vocab_rows > config.vocab_size:
-        # Out-of-range ids give NaNs on GPU/TPU instead of an error.
-        raise file_io.UserInputError(
-            f"--vocab_file={params.vocab_file!r} has {vocab_rows} entries but "
-            f"bert_config.json says vocab_size={config.vocab_size}; they must "
-            "belong to the same model"
-        )
+    config.check_vocab(tokenizer.vocab, params.vocab_file)
     if params.init_checkpoint:
         checkpoints.resolve_checkpoint_path(params.init_checkpoint)
     if (
