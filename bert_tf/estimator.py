@@ -122,6 +122,25 @@ class Estimator:
         if distribution.is_chief(self.strategy):
             file_io.makedirs(run_config.model_dir)
 
+    @classmethod
+    def from_flags(cls, task, params, strategy):
+        """The Estimator that the runner scripts' shared flags describe.
+
+        `params` is a script's params dataclass: `output_dir`,
+        `save_checkpoints_steps`, `iterations_per_loop`, `use_xla` and
+        `init_checkpoint` are read from it.
+        """
+        run_config = RunConfig(
+            model_dir=params.output_dir,
+            save_checkpoints_steps=params.save_checkpoints_steps,
+            iterations_per_loop=params.iterations_per_loop,
+            jit_compile=params.use_xla,
+        )
+        return cls(
+            task, run_config, strategy=strategy,
+            init_checkpoint=params.init_checkpoint,
+        )
+
     # --- Model state ------------------------------------------------------
 
     def _ensure_training_model(self):

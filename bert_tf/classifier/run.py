@@ -379,17 +379,7 @@ def run(params):
         optimizer_type=params.optimizer,
         gradient_accumulation_steps=params.gradient_accumulation_steps,
     )
-    runner = estimator.Estimator(
-        task,
-        estimator.RunConfig(
-            model_dir=params.output_dir,
-            save_checkpoints_steps=params.save_checkpoints_steps,
-            iterations_per_loop=params.iterations_per_loop,
-            jit_compile=params.use_xla,
-        ),
-        strategy=strategy,
-        init_checkpoint=params.init_checkpoint,
-    )
+    runner = estimator.Estimator.from_flags(task, params, strategy)
 
     results = None
     if params.do_train:

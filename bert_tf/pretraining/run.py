@@ -123,17 +123,7 @@ def run(params):
         optimizer_type=params.optimizer,
         gradient_accumulation_steps=params.gradient_accumulation_steps,
     )
-    runner = estimator.Estimator(
-        task,
-        estimator.RunConfig(
-            model_dir=params.output_dir,
-            save_checkpoints_steps=params.save_checkpoints_steps,
-            iterations_per_loop=params.iterations_per_loop,
-            jit_compile=params.use_xla,
-        ),
-        strategy=strategy,
-        init_checkpoint=params.init_checkpoint,
-    )
+    runner = estimator.Estimator.from_flags(task, params, strategy)
 
     def input_fn(is_training, batch_size):
         return input_pipeline.input_fn_builder(
