@@ -1,7 +1,6 @@
 """bert_tf.graph_tokenizer: in-graph ids equal the reference's, line by line."""
 
 import json
-import pathlib
 import random
 
 import pytest
@@ -10,29 +9,13 @@ import tensorflow as tf
 from bert_tf import file_io
 from bert_tf import graph_tokenizer
 from bert_tf import tokenization
+from tests.tokenization_helpers import CONFIGS
+from tests.tokenization_helpers import TOKENIZATION
+from tests.tokenization_helpers import VOCABS
+from tests.tokenization_helpers import read_jsonl
 
-_TESTDATA = pathlib.Path(__file__).parent / "testdata"
-_TOKENIZATION = _TESTDATA / "tokenization"
-VOCABS = {
-    "tiny": _TESTDATA / "tiny_model" / "vocab.txt",
-    "uncased": _TESTDATA / "vocab" / "uncased_vocab.txt",
-}
-# expected.jsonl key -> (vocab, do_lower_case).
-CONFIGS = {
-    "tiny_lower": ("tiny", True),
-    "tiny_cased": ("tiny", False),
-    "uncased_lower": ("uncased", True),
-    "uncased_cased": ("uncased", False),
-}
-
-
-def read_jsonl(path):
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f.read().split("\n") if line]
-
-
-CORPUS = read_jsonl(_TOKENIZATION / "corpus.jsonl")
-EXPECTED = {e["id"]: e for e in read_jsonl(_TOKENIZATION / "expected.jsonl")}
+CORPUS = read_jsonl(TOKENIZATION / "corpus.jsonl")
+EXPECTED = {e["id"]: e for e in read_jsonl(TOKENIZATION / "expected.jsonl")}
 TEXTS = [c["text"] for c in CORPUS]
 
 
@@ -73,15 +56,15 @@ def test_ids_match_golden_on_every_corpus_line(graph_tokenizers, key):
 def test_invalid_utf8_bytes_are_dropped_like_convert_to_unicode(
     graph_tokenizers,
 ):
-    cases = read_jsonl(_TOKENIZATION / "bytes_cases.jsonl")
+    cases = read_jsonl(TOKENIZATION / "bytes_cases.jsonl")
     raw = [bytes.fromhex(case["bytes_hex"]) for case in cases]
     ids = graph_tokenizers["uncased_lower"](tf.constant(raw)).to_list()
     assert ids == [case["uncased_lower_ids"] for case in cases]
 
 
 def test_vocab_quirks_give_reference_ids():
-    path = _TOKENIZATION / "vocab_edge.txt"
-    with open(_TOKENIZATION / "vocab_edge_expected.json") as f:
+    path = TOKENIZATION / "vocab_edge.txt"
+    with open(TOKENIZATION / "vocab_edge_expected.json") as f:
         cases = json.load(f)["full_tokenizer_lower"]
     tokenizer = graph_tokenizer.GraphTokenizer(str(path), do_lower_case=True)
     ids = tokenizer(tf.constant([case["text"] for case in cases])).to_list()

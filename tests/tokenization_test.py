@@ -13,31 +13,15 @@ import sys
 import pytest
 
 from bert_tf import tokenization
-
-_TESTDATA = pathlib.Path(__file__).parent / "testdata"
-_TOKENIZATION = _TESTDATA / "tokenization"
-VOCABS = {
-    "tiny": _TESTDATA / "tiny_model" / "vocab.txt",
-    "uncased": _TESTDATA / "vocab" / "uncased_vocab.txt",
-}
-# expected.jsonl key -> (vocab, do_lower_case).
-CONFIGS = {
-    "tiny_lower": ("tiny", True),
-    "tiny_cased": ("tiny", False),
-    "uncased_lower": ("uncased", True),
-    "uncased_cased": ("uncased", False),
-}
-
-
-def read_jsonl(path):
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f.read().split("\n") if line]
-
+from tests.tokenization_helpers import CONFIGS
+from tests.tokenization_helpers import TOKENIZATION
+from tests.tokenization_helpers import VOCABS
+from tests.tokenization_helpers import read_jsonl
 
 def corpus_with_expected():
     """(text, expected record) for each of the 351 corpus lines."""
-    corpus = read_jsonl(_TOKENIZATION / "corpus.jsonl")
-    expected = read_jsonl(_TOKENIZATION / "expected.jsonl")
+    corpus = read_jsonl(TOKENIZATION / "corpus.jsonl")
+    expected = read_jsonl(TOKENIZATION / "expected.jsonl")
     expected = {e["id"]: e for e in expected}
     assert len(corpus) == 351 and len(expected) == 351
     return [(c["text"], expected[c["id"]]) for c in corpus]
@@ -121,7 +105,7 @@ def test_cache_eviction_keeps_results(tokenizers, monkeypatch):
 
 
 def test_bytes_cases(tokenizers):
-    cases = read_jsonl(_TOKENIZATION / "bytes_cases.jsonl")
+    cases = read_jsonl(TOKENIZATION / "bytes_cases.jsonl")
     assert len(cases) == 10
     tokenizer = tokenizers["uncased_lower"]
     for case in cases:
@@ -140,11 +124,11 @@ def test_convert_to_unicode_rejects_other_types():
 
 
 def test_load_vocab_quirks():
-    path = _TOKENIZATION / "vocab_edge_expected.json"
+    path = TOKENIZATION / "vocab_edge_expected.json"
     with open(path, encoding="utf-8") as f:
         expected = json.load(f)
     tokenizer = tokenization.FullTokenizer(
-        str(_TOKENIZATION / "vocab_edge.txt"), do_lower_case=True
+        str(TOKENIZATION / "vocab_edge.txt"), do_lower_case=True
     )
     items = [list(item) for item in tokenizer.vocab.items()]
     assert items == expected["load_vocab_items_in_order"]
