@@ -8,7 +8,10 @@ otherwise non-XLA step: XLA for the whole step is slower on CPU because the
 matmuls leave oneDNN), and computes in float32 whatever the input dtype, as
 the reference's float32 math; under mixed precision only the outputs are
 rounded. Training uses them all; inference uses `inference_layer_norm` (the
-GELU there is fused into the matmul by oneDNN instead).
+GELU there is fused into the matmul by oneDNN instead). This is the one
+modeling module written in TensorFlow rather than `keras.ops`: custom
+gradients, `jit_compile` and integer stateless random bits have no
+`keras.ops` form.
 
 Dropout keeps an element when a 16-bit random integer is at least
 round(rate * 65536): one 32-bit Philox word gives two decisions, half the
