@@ -178,7 +178,7 @@ def export_saved_model(
         )
     temporary = file_io.temporary_name(export_dir.rstrip("/"))
     try:
-        with fused.plain_tf_ops():  # servable without XLA
+        with fused.plain_tf_ops():  # servable without XLA or oneDNN-only ops
             tf.saved_model.save(
                 module, temporary, signatures={"serving_default": signature}
             )

@@ -89,6 +89,8 @@ class SelfAttention(keras.layers.Layer):
             probs = fused.softmax_dropout(
                 scores, self.dropout_rate, self.seed_generator.next()
             )
+        elif not training and fused.onednn_inference(scores):
+            probs = ops.softmax(scores, axis=-1)  # in float32 inside oneDNN
         else:
             probs = ops.softmax(ops.cast(scores, "float32"), axis=-1)
             probs = ops.cast(probs, self.compute_dtype)

@@ -8,7 +8,8 @@ otherwise non-XLA step: XLA for the whole step is slower on CPU because the
 matmuls leave oneDNN), and computes in float32 whatever the input dtype, as
 the reference's float32 math; under mixed precision only the outputs are
 rounded. Training uses them all; inference uses `inference_layer_norm` (the
-GELU there is fused into the matmul by oneDNN instead). This is the one
+GELU there is fused into the matmul by oneDNN instead), which hands bfloat16
+inference on oneDNN CPUs to oneDNN's own LayerNorm (`onednn`). This is the one
 modeling module written in TensorFlow rather than `keras.ops`: custom
 gradients, `jit_compile` and integer stateless random bits have no
 `keras.ops` form.
@@ -29,6 +30,8 @@ import threading
 
 import tensorflow as tf
 
+from bert_tf.modeling import onednn
+
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _BIT_RANGE = 1 << 16
 _tracing = threading.local()
@@ -38,9 +41,9 @@ _tracing = threading.local()
 def plain_tf_ops():
     """Within this block, the kernels trace as plain TF ops, without XLA.
 
-    Same formulas, slower. For SavedModels: TF Serving, for one, runs
-    XLA-compiled functions only when started with
-    --xla_cpu_compilation_enabled.
+    Same formulas, slower, and no `onednn` ops either. For SavedModels: TF
+    Serving, for one, runs XLA-compiled functions only when started with
+    --xla_cpu_compilation_enabled, and oneDNN's ops exist only in x86 builds.
     """
     previous = getattr(_tracing, "plain", False)
     _tracing.plain = True
@@ -50,11 +53,21 @@ def plain_tf_ops():
         _tracing.plain = previous
 
 
+def tracing_plain():
+    """Whether the caller is inside `plain_tf_ops()`."""
+    return getattr(_tracing, "plain", False)
+
+
+def onednn_inference(x, *params):
+    """Whether inference on bfloat16 `x` and `params` takes `onednn`'s ops."""
+    return not tracing_plain() and onednn.runs_16bit(x, *params)
+
+
 def _xla(function):
     compiled = tf.function(function, jit_compile=True, autograph=False)
 
     def call(*args):
-        if getattr(_tracing, "plain", False):
+        if tracing_plain():
             return function(*args)
         return compiled(*args)
 
@@ -237,8 +250,28 @@ def _inference_layer_norm(x, residual, gamma, beta, epsilon):
 
 
 def inference_layer_norm(x, gamma, beta, epsilon, residual=None):
-    """LayerNorm(x [+ residual]) without the values a gradient would need."""
-    return _inference_layer_norm(x, residual, gamma, beta, epsilon)
+    """LayerNorm(x [+ residual]) without the values a gradient would need.
+
+    With x, residual, gamma and beta all bfloat16 on a oneDNN CPU, the
+    residual is added in bfloat16 (the matmul that produced x absorbs the
+    add) and oneDNN normalizes in float32; see `onednn`.
+    """
+    operands = (gamma, beta) if residual is None else (gamma, beta, residual)
+    if not onednn_inference(x, *operands):
+        return _inference_layer_norm(x, residual, gamma, beta, epsilon)
+    total = x if residual is None else x + residual
+
+    @tf.custom_gradient
+    def apply(total, gamma, beta):
+        def grad(dy):
+            _, normalized, inverse_std = _layer_norm_forward(
+                total, gamma, beta, epsilon
+            )
+            return _layer_norm_backward(normalized, inverse_std, gamma, beta, dy)
+
+        return onednn.layer_norm(total, gamma, beta, epsilon), grad
+
+    return apply(total, gamma, beta)
 
 
 @_xla
