@@ -213,6 +213,21 @@ def test_eval_and_predict_restore_checkpoint_in_output_dir(tmp_path, monkeypatch
     )
 
 
+def test_bf16_predictions_stay_near_the_golden_ones(tmp_path):
+    # Predict under bf16 runs a bfloat16-weight copy of the model (on a
+    # oneDNN CPU, through oneDNN's LayerNorm and softmax).
+    data_dir = _mnli_data_dir(tmp_path / "data")
+    output_dir = tmp_path / "out"
+    run_lib.run(_params(data_dir, output_dir, init_checkpoint=FINE_TUNED_CKPT,
+                        do_predict=True, precision="bf16"))
+    _, golden = _golden()
+    probabilities = _read_test_results(os.path.join(output_dir, "test_results.tsv"))
+    np.testing.assert_allclose(probabilities, golden["probabilities"][:3], atol=2e-3)
+    np.testing.assert_array_equal(
+        np.argmax(probabilities, -1), np.argmax(golden["probabilities"][:3], -1)
+    )
+
+
 def test_task_loss_and_metrics_match_reference_model_fn():
     # The golden logits through ClassifierTask give create_model's
     # per-example losses, the mean `loss` and the EVAL-mode metrics.
