@@ -1,5 +1,9 @@
 """oneDNN's 16-bit inference kernels against the float32 formulas."""
 
+import os
+import subprocess
+import sys
+
 import keras
 import numpy as np
 import pytest
@@ -143,3 +147,18 @@ def test_xla_compiled_functions_keep_the_portable_kernels():
         _float32(plain()["sequence_output"]),
         atol=0.05,
     )
+
+
+def test_tf_enable_onednn_opts_0_turns_the_path_off():
+    # oneDNN's softmax is what computes bfloat16 in float32; without it the
+    # attention must keep its casts.
+    probe = "from bert_tf.modeling import onednn; print(onednn.available())"
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        env=dict(os.environ, TF_ENABLE_ONEDNN_OPTS="0"),
+        cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.split() == ["False"]
