@@ -16,10 +16,10 @@ switch:
   casts.
 
 `available()` says whether this process runs them: an x86-64 oneDNN build
-with oneDNN enabled and no GPU or TPU that would take the ops. Callers keep
-their portable path for everything else: eager calls, functions that XLA
-compiles, and `fused.plain_tf_ops()` (SavedModels must load on any build);
-`fused.onednn_inference` is the one test they ask.
+with oneDNN enabled and no GPU or TPU that would take the ops. Everything
+else keeps the portable path: eager calls, functions that XLA compiles, and
+tracing under `fused.plain_tf_ops()` (SavedModels must load on any build).
+Callers ask `fused.onednn_inference`, which checks all of it.
 """
 
 import functools
