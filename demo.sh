@@ -54,6 +54,9 @@ $PY run_pretraining.py \
   --max_eval_steps=20 \
   --learning_rate=5e-4
 
+# Batch 16, lr 2e-4, 16 epochs learned the task in every one of 49 runs tried
+# (different seeds and pretraining checkpoints); batch 32, lr 1e-3, 8 epochs
+# stayed at chance in about one run of six.
 echo "=== run_classifier.py"
 $PY run_classifier.py \
   --task_name=sst2 \
@@ -65,9 +68,9 @@ $PY run_classifier.py \
   --bert_config_file="$OUT/bert_config.json" \
   --init_checkpoint="$OUT/pretraining_output/model.ckpt-300" \
   --max_seq_length=32 \
-  --train_batch_size=32 \
-  --learning_rate=1e-3 \
-  --num_train_epochs=8.0 \
+  --train_batch_size=16 \
+  --learning_rate=2e-4 \
+  --num_train_epochs=16.0 \
   --output_dir="$OUT/classifier_output" \
   --export_dir="$OUT/classifier_output/saved_model"
 
