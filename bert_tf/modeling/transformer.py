@@ -32,6 +32,8 @@ class _IntermediateDense(keras.layers.Dense):
 
     def call(self, inputs, training=None):
         outputs = super().call(inputs)
+        if self.hidden_activation is None:  # "linear" or ""
+            return outputs
         if self.hidden_activation is not activations.gelu:
             return self.hidden_activation(outputs)
         if training:

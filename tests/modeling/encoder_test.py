@@ -92,6 +92,20 @@ def test_gelu_is_the_tanh_approximation():
         get_activation("swish")
 
 
+@pytest.mark.parametrize(
+    "hidden_act, activation",
+    [("gelu", gelu), ("relu", lambda v: np.maximum(v, 0.0)), ("linear", None)],
+)
+def test_every_hidden_act_of_the_original(tiny_config, hidden_act, activation):
+    tiny_config.hidden_act = hidden_act
+    dense = BertModel(tiny_config).transformer_layers[0].intermediate_dense
+    x = np.random.default_rng(0).normal(size=(5, 32)).astype("float32")
+    expected = x @ dense.kernel.numpy() + dense.bias.numpy()
+    if activation is not None:
+        expected = np.asarray(activation(expected))
+    np.testing.assert_allclose(dense(x), expected, atol=1e-5)
+
+
 @pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
 def test_mixed_precision(tiny_config, policy):
     inputs = dict(_inputs(), masked_lm_positions=np.ones((13, 3), "int32"))
