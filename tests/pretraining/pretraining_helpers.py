@@ -79,8 +79,9 @@ def run_pretraining_command(tmp_path, output_dir, **flags):
 
 
 def subprocess_env(tf_config=None):
-    """The environment of a script subprocess: the repo on the path."""
-    env = dict(os.environ, PYTHONPATH=REPO)
+    """The environment of a script subprocess: the repo on the path, CPU only
+    (two workers on one machine must not both take its GPU)."""
+    env = dict(os.environ, PYTHONPATH=REPO, CUDA_VISIBLE_DEVICES="")
     env.pop("TF_CONFIG", None)
     if tf_config:
         env["TF_CONFIG"] = json.dumps(tf_config)
