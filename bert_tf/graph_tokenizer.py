@@ -80,12 +80,12 @@ class GraphTokenizer(tf.Module):
                 "in-graph tokenizer needs it"
             )
         self.do_lower_case = do_lower_case
-        unused_tokens = [
+        unused_tokens = preserve_unused_tokens and [
             token for token in vocab if tokenization.preserve_token(token, vocab)
         ]
         # None when there is nothing to preserve: the plain path then runs.
         self.unused_tokens = None
-        if preserve_unused_tokens and unused_tokens:
+        if unused_tokens:
             self.unused_tokens = tf.lookup.StaticHashTable(
                 tf.lookup.KeyValueTensorInitializer(
                     unused_tokens, tf.ones(len(unused_tokens), tf.int32)

@@ -265,6 +265,9 @@ class FullTokenizer:
             pieces = cache.get(chunk)
             if pieces is None:
                 pieces = self._tokenize_chunk(chunk)
+                if len(cache) >= _MAX_CACHED_CHUNKS:
+                    cache.clear()
+                cache[chunk] = pieces
             tokens.extend(pieces)
         return tokens
 
@@ -291,7 +294,7 @@ class FullTokenizer:
         return convert_by_vocab(self.inv_vocab, ids)
 
     def _tokenize_chunk(self, chunk):
-        """Tokenizes one whitespace-free chunk of text; caches the result.
+        """Tokenizes one whitespace-free chunk of text (a tuple of pieces).
 
         The same steps as BasicTokenizer.tokenize_chunk + WordpieceTokenizer,
         with shortcuts that cannot change the result: ASCII text has no
@@ -311,12 +314,7 @@ class FullTokenizer:
         pieces = []
         for word in words:
             pieces.extend(self._word_pieces(word))
-        pieces = tuple(pieces)
-        cache = self._tokens_by_chunk
-        if len(cache) >= _MAX_CACHED_CHUNKS:
-            cache.clear()
-        cache[chunk] = pieces
-        return pieces
+        return tuple(pieces)
 
     def _word_pieces(self, word):
         """WordpieceTokenizer.tokenize for one word, bounded by the vocab."""

@@ -100,6 +100,8 @@ def test_cache_eviction_keeps_results(tokenizers, monkeypatch):
     tokenizer._ids_by_chunk.clear()
     ids = [tokenizer.tokenize_to_ids(text) for text, _ in CORPUS]
     assert mismatches(ids, [e["uncased_lower"]["ids"] for _, e in CORPUS]) == []
+    tokens = [tokenizer.tokenize(text) for text, _ in CORPUS]
+    assert mismatches(tokens, [e["uncased_lower"]["tokens"] for _, e in CORPUS]) == []
     assert len(tokenizer._tokens_by_chunk) <= 3
     assert len(tokenizer._ids_by_chunk) <= 3
 

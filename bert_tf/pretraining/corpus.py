@@ -98,8 +98,7 @@ def read_corpus(files_lines, tokenizer, shard_index=0, num_shards=1):
       `Corpus` of token ids.
     """
     corpus = Corpus()
-    tokenize = tokenizer.tokenize
-    to_ids = tokenizer.convert_tokens_to_ids
+    tokenize_to_ids = tokenizer.tokenize_to_ids
     to_unicode = tokenization.convert_to_unicode
     document_index = 0
     keep = num_shards == 1 or shard_index == 0
@@ -122,9 +121,9 @@ def read_corpus(files_lines, tokenizer, shard_index=0, num_shards=1):
                 document_index += 1
                 keep = document_index % num_shards == shard_index
             elif keep:
-                tokens = tokenize(line)
-                if tokens:
-                    corpus.add_segment(to_ids(tokens))
+                ids = tokenize_to_ids(line)
+                if ids:
+                    corpus.add_segment(ids)
     corpus.end_document()
     logging.info("Read %d lines, %d documents, %d tokens in %.1f s",
                  num_lines, corpus.num_documents, corpus.num_tokens,

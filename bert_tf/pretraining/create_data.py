@@ -236,14 +236,20 @@ def _prepare_outputs(output_files):
             file_io.makedirs(directory)
 
 
-def _write_round_robin(paths, examples, total):
-    """Writes example k to paths[k % len(paths)]; returns the count."""
+def _write_round_robin(paths, examples, total, sizes=None, log_prefix=""):
+    """Writes example k to paths[k % len(paths)]; returns the count.
+
+    With `sizes` (one list per path), also appends there the byte size of
+    each framed record: length, its CRC, the data and its CRC.
+    """
     writers = [tf.io.TFRecordWriter(p) for p in paths]
-    progress = _Progress(total)
+    progress = _Progress(total, log_prefix)
     written = 0
     try:
         for data in examples:
             writers[written % len(writers)].write(data)
+            if sizes is not None:
+                sizes[written % len(writers)].append(len(data) + 16)
             written += 1
             progress.update(written)
     finally:
@@ -283,7 +289,7 @@ def run(params):
     encoder = tfrecords.ExampleEncoder(params.max_seq_length,
                              params.max_predictions_per_seq,
                              max(tokenizer.vocab.values()))
-    id_to_token = {i: w for w, i in tokenizer.vocab.items()}
+    id_to_token = tokenizer.inv_vocab
 
     def log(*features):
         _log_example(encoder, id_to_token, *features)
@@ -357,17 +363,8 @@ def _run_shard(shard_index):
         permutation = _sample(corpus, params, symbols, rng, store)
         examples = _encoded_instances(corpus, store, permutation, symbols,
                                       encoder)
-        writers = [tf.io.TFRecordWriter(p) for p in paths]
-        progress = _Progress(len(permutation), f"Shard {shard_index}: ")
-        try:
-            for i, data in enumerate(examples):
-                writers[i % num_outputs].write(data)
-                # Length, its CRC, the data and its CRC.
-                sizes[i % num_outputs].append(len(data) + 16)
-                progress.update(i + 1)
-        finally:
-            for writer in writers:
-                writer.close()
+        _write_round_robin(paths, examples, len(permutation), sizes,
+                           f"Shard {shard_index}: ")
     return corpus.num_documents, list(zip(paths, sizes))
 
 

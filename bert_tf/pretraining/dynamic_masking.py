@@ -24,6 +24,9 @@ import dataclasses
 import tensorflow as tf
 
 from bert_tf import file_io
+from bert_tf.pretraining.masking import CLS
+from bert_tf.pretraining.masking import MASK
+from bert_tf.pretraining.masking import SEP
 from bert_tf.tokenization import load_vocab
 
 
@@ -39,7 +42,7 @@ class MaskingVocab:
     @classmethod
     def from_file(cls, vocab_file):
         vocab = load_vocab(vocab_file)
-        for token in ("[CLS]", "[SEP]", "[MASK]"):
+        for token in (CLS, SEP, MASK):
             if token not in vocab:
                 raise file_io.UserInputError(
                     f"--vocab_file={vocab_file!r} has no {token} line; "
@@ -49,7 +52,7 @@ class MaskingVocab:
         continuation = [False] * size
         for token, index in vocab.items():
             continuation[index] = token.startswith("##")
-        return cls(vocab["[CLS]"], vocab["[SEP]"], vocab["[MASK]"], tuple(continuation))
+        return cls(vocab[CLS], vocab[SEP], vocab[MASK], tuple(continuation))
 
     @property
     def size(self):

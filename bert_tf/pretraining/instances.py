@@ -259,7 +259,7 @@ def create_training_instances(files_lines, tokenizer, max_seq_length,
     """
     corpus = corpus_lib.read_corpus(files_lines, tokenizer)
     symbols = Symbols.for_ids(tokenizer.vocab)
-    id_to_token = {i: w for w, i in tokenizer.vocab.items()}
+    id_to_token = tokenizer.inv_vocab
     instances = []
     for (a_start, a_end, b_start, b_end, is_random_next, masked) in generate(
             corpus, dupe_factor, max_seq_length, short_seq_prob,
