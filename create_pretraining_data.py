@@ -6,13 +6,11 @@ exact output); with more workers the documents are sharded over processes
 (see bert_tf.pretraining.create_data).
 """
 
-import sys
-
 from absl import app
 from absl import flags
 from absl import logging
 
-from bert_tf import file_io
+from bert_tf import cli
 from bert_tf.pretraining import create_data
 
 _INPUT_FILE = flags.DEFINE_string(
@@ -71,6 +69,7 @@ _PRESERVE_UNUSED_TOKENS = flags.DEFINE_bool(
     "(the flag of the bert-tensorflow 1.0.4 wheel).")
 
 
+@cli.exits_on_user_error
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
@@ -90,10 +89,7 @@ def main(argv):
         short_seq_prob=_SHORT_SEQ_PROB.value,
         num_workers=_NUM_WORKERS.value,
     )
-    try:
-        create_data.run(params)
-    except file_io.UserInputError as error:
-        sys.exit(str(error))
+    create_data.run(params)
 
 
 if __name__ == "__main__":

@@ -351,7 +351,7 @@ def test_script_bad_input_exits_with_one_line(tmp_path):
                          f"--vocab_file={vocab}", cwd=tmp_path)
     assert result.returncode != 0
     assert result.stderr.strip().splitlines()[-1] == (
-        f"--vocab_file={vocab!r}: file not found")
+        f"ERROR: --vocab_file={vocab!r}: file not found")
     assert "Traceback" not in result.stderr
     assert os.listdir(tmp_path) == []
 
