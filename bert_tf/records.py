@@ -1,4 +1,5 @@
-"""tf.data over the scripts' TFRecord files: parsing and the one-file input.
+"""The scripts' TFRecord files: the int64 feature they write, parsing, and
+the one-file tf.data input.
 
 Every script's records are parsed the same way: a fixed-length spec, then
 int64 features cast to int32 (the original did so because TPUs only take
@@ -6,6 +7,11 @@ int32; the models here take int32 ids as well).
 """
 
 import tensorflow as tf
+
+
+def int64_feature(values):
+    """A `tf.train.Feature` holding the ints `values`."""
+    return tf.train.Feature(int64_list=tf.train.Int64List(value=list(values)))
 
 
 def decode_record(record, name_to_features):

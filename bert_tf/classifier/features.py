@@ -21,6 +21,7 @@ import tensorflow as tf
 from absl import logging
 
 from bert_tf import file_io
+from bert_tf import records
 from bert_tf.classifier import processors
 
 
@@ -186,24 +187,20 @@ def convert_examples_to_features(
     return features
 
 
-def _int64_feature(values):
-    return tf.train.Feature(int64_list=tf.train.Int64List(value=list(values)))
-
-
 def _float_feature(values):
     return tf.train.Feature(float_list=tf.train.FloatList(value=list(values)))
 
 
 def _to_tf_example(feature, is_regression):
     features = collections.OrderedDict()
-    features["input_ids"] = _int64_feature(feature.input_ids)
-    features["input_mask"] = _int64_feature(feature.input_mask)
-    features["segment_ids"] = _int64_feature(feature.segment_ids)
+    features["input_ids"] = records.int64_feature(feature.input_ids)
+    features["input_mask"] = records.int64_feature(feature.input_mask)
+    features["segment_ids"] = records.int64_feature(feature.segment_ids)
     if is_regression:
         features["label_ids"] = _float_feature([feature.label_id])
     else:
-        features["label_ids"] = _int64_feature([feature.label_id])
-    features["is_real_example"] = _int64_feature([int(feature.is_real_example)])
+        features["label_ids"] = records.int64_feature([feature.label_id])
+    features["is_real_example"] = records.int64_feature([int(feature.is_real_example)])
     return tf.train.Example(features=tf.train.Features(feature=features))
 
 

@@ -311,10 +311,6 @@ def convert_examples_to_features(examples, tokenizer, max_seq_length,
     return unique_id - FIRST_UNIQUE_ID
 
 
-def _int64_feature(values):
-    return tf.train.Feature(int64_list=tf.train.Int64List(value=list(values)))
-
-
 class FeatureWriter:
     """Writes `InputFeatures` to a TFRecord file as tf.train.Examples.
 
@@ -340,16 +336,16 @@ class FeatureWriter:
         """Appends one `InputFeatures` record."""
         self.num_features += 1
         features = collections.OrderedDict()
-        features["unique_ids"] = _int64_feature([feature.unique_id])
-        features["input_ids"] = _int64_feature(feature.input_ids)
-        features["input_mask"] = _int64_feature(feature.input_mask)
-        features["segment_ids"] = _int64_feature(feature.segment_ids)
+        features["unique_ids"] = records.int64_feature([feature.unique_id])
+        features["input_ids"] = records.int64_feature(feature.input_ids)
+        features["input_mask"] = records.int64_feature(feature.input_mask)
+        features["segment_ids"] = records.int64_feature(feature.segment_ids)
         if self.is_training:
-            features["start_positions"] = _int64_feature(
+            features["start_positions"] = records.int64_feature(
                 [feature.start_position]
             )
-            features["end_positions"] = _int64_feature([feature.end_position])
-            features["is_impossible"] = _int64_feature(
+            features["end_positions"] = records.int64_feature([feature.end_position])
+            features["is_impossible"] = records.int64_feature(
                 [int(bool(feature.is_impossible))]
             )
         tf_example = tf.train.Example(

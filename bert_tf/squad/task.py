@@ -17,22 +17,8 @@ import tensorflow as tf
 
 from bert_tf import distribution
 from bert_tf import estimator
+from bert_tf.classifier.task import per_example_loss
 from bert_tf.squad import model as model_lib
-
-
-def position_loss(logits, positions):
-    """Cross-entropy of each example's gold position, float32 [B].
-
-    Args:
-      logits: float Tensor of shape [batch_size, seq_length].
-      positions: int Tensor of shape [batch_size], in [0, seq_length).
-    """
-    logits = tf.cast(logits, tf.float32)
-    seq_length = tf.shape(logits)[-1]
-    one_hot_positions = tf.one_hot(positions, depth=seq_length,
-                                   dtype=tf.float32)
-    log_probs = tf.nn.log_softmax(logits, axis=-1)
-    return -tf.reduce_sum(one_hot_positions * log_probs, axis=-1)
 
 
 @dataclasses.dataclass
@@ -57,11 +43,12 @@ class SquadTask(estimator.Task):
         return model_lib.BertSpanModel(self.bert_config)
 
     def loss(self, outputs, features):
-        start_losses = position_loss(
-            outputs["start_logits"], features["start_positions"]
+        # A softmax over positions: the classifier's cross-entropy.
+        start_losses = per_example_loss(
+            outputs["start_logits"], features["start_positions"], False
         )
-        end_losses = position_loss(
-            outputs["end_logits"], features["end_positions"]
+        end_losses = per_example_loss(
+            outputs["end_logits"], features["end_positions"], False
         )
         batch_size = distribution.global_sum(
             tf.cast(tf.size(start_losses), tf.float32)
