@@ -23,6 +23,7 @@ import os
 from typing import Optional
 
 import numpy as np
+import keras
 import tensorflow as tf
 from absl import logging
 
@@ -300,6 +301,9 @@ def _evaluate(params, data, runner, chief):
 
 
 def _predict(params, data, runner, chief):
+    if not chief:
+        logging.info("Prediction runs on the chief worker only; skipped here")
+        return
     num_actual = len(data.predict_examples)
     examples = features.pad_examples_to_batch(
         data.predict_examples, params.predict_batch_size
@@ -307,9 +311,6 @@ def _predict(params, data, runner, chief):
     path = _write_records(params, data, examples, "predict.tf_record")
     _log_examples("***** Running prediction*****", len(examples), num_actual,
                   params.predict_batch_size)
-    if not chief:
-        logging.info("Prediction runs on the chief worker only; skipped here")
-        return
     input_fn = _input_fn(params, data, path, False, params.predict_batch_size)
     output_file = os.path.join(params.output_dir, "test_results.tsv")
     with file_io.atomic_write(output_file) as writer:
@@ -362,7 +363,7 @@ def run(params):
     """
     data = validate(params)
     if params.random_seed is not None:
-        tf.keras.utils.set_random_seed(params.random_seed)
+        keras.utils.set_random_seed(params.random_seed)
     file_io.makedirs(params.output_dir)
     strategy = distribution.get_strategy(
         params.use_tpu, params.tpu_name, params.tpu_zone, params.gcp_project,

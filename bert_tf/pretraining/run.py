@@ -8,6 +8,7 @@ warm start, `eval_results.txt`.
 import dataclasses
 import os
 
+import keras
 import tensorflow as tf
 from absl import logging
 
@@ -101,7 +102,7 @@ def run(params):
         input_files, params.max_seq_length, params.max_predictions_per_seq
     )
     if params.random_seed is not None:
-        tf.keras.utils.set_random_seed(params.random_seed)
+        keras.utils.set_random_seed(params.random_seed)
     logging.info("*** Input Files ***")
     for input_file in input_files:
         logging.info("  %s", input_file)

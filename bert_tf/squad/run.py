@@ -26,6 +26,7 @@ import os
 import random
 from typing import Optional
 
+import keras
 import tensorflow as tf
 from absl import logging
 
@@ -260,6 +261,9 @@ def _train(params, data, runner):
 
 
 def _predict(params, data, runner, chief):
+    if not chief:
+        logging.info("Prediction runs on the chief worker only; skipped here")
+        return None
     path = os.path.join(params.output_dir, "eval.tf_record")
     eval_features = []
     with features_lib.FeatureWriter(path, is_training=False) as writer:
@@ -273,10 +277,6 @@ def _predict(params, data, runner, chief):
     logging.info("  Num orig examples = %d", len(data.predict_examples))
     logging.info("  Num split examples = %d", len(eval_features))
     logging.info("  Batch size = %d", params.predict_batch_size)
-    if not chief:
-        logging.info("Prediction runs on the chief worker only; skipped here")
-        return None
-
     input_fn = features_lib.input_fn_builder(
         input_file=path,
         seq_length=params.max_seq_length,
@@ -331,7 +331,7 @@ def run(params):
     """
     data = validate(params)
     if params.random_seed is not None:
-        tf.keras.utils.set_random_seed(params.random_seed)
+        keras.utils.set_random_seed(params.random_seed)
     file_io.makedirs(params.output_dir)
     strategy = distribution.get_strategy(
         params.use_tpu, params.tpu_name, params.tpu_zone, params.gcp_project,
