@@ -62,9 +62,11 @@ class DataProcessor:
     Subclasses implement `get_*_examples(data_dir)` and `get_labels()`. A
     label list defines the label ids by position. Regression tasks set
     `is_regression = True` and return None from `get_labels()`.
+    Single-sentence tasks (no text_b) set `is_pair_task = False`.
     """
 
     is_regression = False
+    is_pair_task = True
 
     def get_train_examples(self, data_dir):
         """Gets a list of `InputExample`s for the train set."""

@@ -44,6 +44,8 @@ class GlueProcessor(DataProcessor):
 class Sst2Processor(GlueProcessor):
     """SST-2: train/dev "sentence label", test "index sentence"; guid by row."""
 
+    is_pair_task = False
+
     def get_labels(self):
         return ["0", "1"]
 

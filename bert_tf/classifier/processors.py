@@ -149,6 +149,8 @@ class ColaProcessor(GlueProcessor):
     their guids start at "<set>-0"; test.tsv has the header "index sentence".
     """
 
+    is_pair_task = False
+
     def get_labels(self):
         return ["0", "1"]
 

@@ -41,10 +41,6 @@ from bert_tf.classifier import processors
 from bert_tf.classifier import task as task_lib
 from bert_tf.config import BertConfig
 
-# Tasks whose examples have no text_b (for the exported serving signature).
-_SINGLE_SENTENCE_TASKS = ("cola", "sst2", "sst-2")
-
-
 @dataclasses.dataclass
 class ClassifierParams:
     """The flags of run_classifier.py (original names, order and defaults)."""
@@ -349,7 +345,7 @@ def _export(params, data, task):
         params.do_lower_case,
         params.max_seq_length,
         data.label_list,
-        params.task_name.lower() not in _SINGLE_SENTENCE_TASKS,
+        data.processor.is_pair_task,
         preserve_unused_tokens=params.preserve_unused_tokens,
     )
 

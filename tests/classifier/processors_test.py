@@ -69,6 +69,14 @@ def test_examples_match_reference(task):
 
 
 @pytest.mark.parametrize("task", sorted(DATA_DIRS))
+def test_is_pair_task_says_whether_the_golden_examples_have_text_b(task):
+    # The exported serving signature takes text_b only for pair tasks.
+    golden = _read_jsonl(CLASSIFIER / f"{task}_features.jsonl")
+    has_text_b = any(g["text_b"] is not None for g in golden)
+    assert processors.get_processor(task).is_pair_task == has_text_b
+
+
+@pytest.mark.parametrize("task", sorted(DATA_DIRS))
 def test_labels_and_counts_match_summary(task):
     summary = _summary()["tasks"][task]
     assert processors.get_processor(task).get_labels() == summary["label_list"]
