@@ -273,6 +273,19 @@ class Estimator:
         self._functions["eval"] = eval_step
         return eval_step
 
+    def _predict_function(self):
+        if "predict" in self._functions:
+            return self._functions["predict"]
+        model, task = self.inference_model, self.task
+
+        @tf.function
+        def predict_step(features):
+            outputs = model(features, training=False)
+            return task.predictions(outputs, features)
+
+        self._functions["predict"] = predict_step
+        return predict_step
+
     # --- Public API -------------------------------------------------------
 
     def train(self, input_fn, max_steps, batch_size=None):
@@ -377,13 +390,7 @@ class Estimator:
         """Yields one dict of numpy values per example, in input order."""
         self._ensure_inference_model()
         self._restore(self.inference_model)
-        model, task = self.inference_model, self.task
-
-        @tf.function
-        def predict_step(features):
-            outputs = model(features, training=False)
-            return task.predictions(outputs, features)
-
+        predict_step = self._predict_function()
         for features in input_fn():
             batch = {k: np.asarray(v) for k, v in predict_step(features).items()}
             size = len(next(iter(batch.values())))
