@@ -45,7 +45,7 @@ def plain_tf_ops():
     Serving, for one, runs XLA-compiled functions only when started with
     --xla_cpu_compilation_enabled, and oneDNN's ops exist only in x86 builds.
     """
-    previous = getattr(_tracing, "plain", False)
+    previous = _tracing_plain()
     _tracing.plain = True
     try:
         yield
@@ -53,21 +53,21 @@ def plain_tf_ops():
         _tracing.plain = previous
 
 
-def tracing_plain():
+def _tracing_plain():
     """Whether the caller is inside `plain_tf_ops()`."""
     return getattr(_tracing, "plain", False)
 
 
 def onednn_inference(x, *params):
     """Whether inference on bfloat16 `x` and `params` takes `onednn`'s ops."""
-    return not tracing_plain() and onednn.runs_16bit(x, *params)
+    return not _tracing_plain() and onednn.runs_16bit(x, *params)
 
 
 def _xla(function):
     compiled = tf.function(function, jit_compile=True, autograph=False)
 
     def call(*args):
-        if tracing_plain():
+        if _tracing_plain():
             return function(*args)
         return compiled(*args)
 

@@ -145,9 +145,6 @@ class NextSentenceHead(OutputProjection):
         kwargs.pop("units", None)
         super().__init__(2, input_size, initializer_range, **kwargs)
 
-    def call(self, pooled_output):
-        return super().call(pooled_output)
-
 
 @keras.saving.register_keras_serializable(package="bert_tf")
 class ClassifierHead(OutputProjection):

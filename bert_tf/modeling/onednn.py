@@ -56,6 +56,7 @@ def runs_16bit(x, *params):
     return (
         all(v.dtype == tf.bfloat16 for v in (x, *params))
         and not tf.executing_eagerly()
+        # The graph being traced; TF 2 has no public name for it.
         and not GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
         and available()
     )

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from bert_tf.config import BertConfig
 from bert_tf.modeling import BertPretrainingModel
 from bert_tf.modeling import fused
 from bert_tf.modeling import gelu as reference_gelu
@@ -178,8 +179,6 @@ def test_bfloat16_in_and_out_float32_inside():
 def test_every_trainable_variable_gets_a_gradient_in_training(policy):
     keras.mixed_precision.set_global_policy(policy)
     try:
-        from bert_tf.config import BertConfig
-
         model = BertPretrainingModel(BertConfig(**TINY_CONFIG))
     finally:
         keras.mixed_precision.set_global_policy("float32")
