@@ -3,16 +3,15 @@
 `interleave` times several variants round-robin, so that a change in the
 machine's load (other processes on a shared box) hits every variant alike;
 the first call of each variant (tracing, XLA compilation) is timed apart and
-never counted in the repeats. Nothing here imports bert_tf or keras-hub.
+never counted in the repeats. Nothing here imports bert_tf or keras-hub,
+and only `machine_lines` imports TensorFlow, so that the benchmarks that keep
+it out of their process can share `cpu_model`.
 """
 
 import os
 import platform
 import statistics
 import time
-
-import keras
-import tensorflow as tf
 
 
 def cpu_model():
@@ -39,6 +38,9 @@ def cpu_flags():
 
 def machine_lines():
     """Lines describing the machine and the software, for the report."""
+    import keras  # pylint: disable=g-import-not-at-top
+    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+
     try:
         usable = len(os.sched_getaffinity(0))
     except AttributeError:

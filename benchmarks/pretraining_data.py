@@ -38,6 +38,10 @@ import time
 import unicodedata
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from benchmarks import common  # noqa: E402
+
 SOURCE = os.path.join(ROOT, "tests", "testdata", "pretraining_data",
                       "corpus.txt")
 VOCAB = os.path.join(ROOT, "tests", "testdata", "vocab", "uncased_vocab.txt")
@@ -313,7 +317,6 @@ class _RssSampler:
 
 def _child(args):
     """Runs one configuration in this process and prints a JSON line."""
-    sys.path.insert(0, ROOT)
     import tensorflow as tf  # pylint: disable=g-import-not-at-top,unused-import
     from absl import logging  # pylint: disable=g-import-not-at-top
 
@@ -364,7 +367,6 @@ def _run_child(mode, corpus, output, dupe_factor):
 
 def _same_examples(path_a, path_b, limit):
     """True if the first `limit` records of both files parse identically."""
-    sys.path.insert(0, ROOT)
     import tensorflow as tf  # pylint: disable=g-import-not-at-top
 
     def parsed(path):
@@ -374,17 +376,6 @@ def _same_examples(path_a, path_b, limit):
 
     a, b = parsed(path_a), parsed(path_b)
     return len(a) == len(b) and all(x == y for x, y in zip(a, b))
-
-
-def _cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def main():
@@ -408,7 +399,7 @@ def main():
     work = tempfile.mkdtemp(prefix="bench_pretraining_data_")
     corpus = os.path.join(work, "corpus.txt")
     make_corpus(corpus, args.megabytes)
-    print(f"machine: {_cpu_model()}, {os.cpu_count()} CPUs, "
+    print(f"machine: {common.cpu_model()}, {os.cpu_count()} CPUs, "
           f"Python {platform.python_version()}")
     print(f"corpus: {os.path.getsize(corpus) / 1e6:.1f} MB; settings: "
           f"max_seq_length=128 max_predictions_per_seq=20 "

@@ -39,6 +39,7 @@ import time
 _ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(_ROOT))
 
+from benchmarks import common  # noqa: E402
 from bert_tf import tokenization  # noqa: E402
 
 _TESTDATA = _ROOT / "tests" / "testdata"
@@ -79,18 +80,9 @@ def build_texts(megabytes):
 
 
 def machine_description():
-    model = platform.processor() or "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     return (
-        f"{model}, {os.cpu_count()} logical cores visible, "
+        f"{common.cpu_model()}, {os.cpu_count()} logical cores visible, "
         f"load average {load} at start"
     )
 
