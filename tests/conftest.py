@@ -1,6 +1,8 @@
-"""Shared test helpers: testdata paths and the tiny configs."""
+"""Shared test helpers: testdata paths, readers, the tiny configs."""
 
+import json
 import os
+import re
 
 import pytest
 
@@ -12,6 +14,24 @@ TESTDATA = os.path.join(os.path.dirname(__file__), "testdata")
 def testdata(*parts):
     """Path of a file under tests/testdata (copies of the golden fixtures)."""
     return os.path.join(TESTDATA, *parts)
+
+
+def read_jsonl(path):
+    """The records of a golden .jsonl file.
+
+    Split on "\n" only, as the fixtures README says: texts may hold U+2028.
+    """
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f.read().split("\n") if line]
+
+
+def stderr_lines(stderr):
+    """A script's stderr without TensorFlow's C++ start-up logging."""
+    return [
+        line for line in stderr.splitlines()
+        if line and not re.match(r"[IWEF]\d{4} ", line)
+        and not line.startswith("WARNING: All log messages before absl")
+    ]
 
 
 # The original's tester numbers (vocab 99, hidden 32, intermediate 37), with

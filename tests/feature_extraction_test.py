@@ -10,7 +10,6 @@ the model sees exactly the golden input ids.
 
 import json
 import os
-import re
 import subprocess
 import sys
 
@@ -20,6 +19,7 @@ import pytest
 from bert_tf import feature_extraction
 from bert_tf.file_io import UserInputError
 from bert_tf.tokenization import FullTokenizer
+from tests.conftest import stderr_lines
 from tests.conftest import testdata
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -281,12 +281,7 @@ def test_script_exits_with_one_line(tmp_path):
     )
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
-    lines = [
-        line for line in result.stderr.splitlines()
-        if line and not re.match(r"[IWEF]\d{4} ", line)
-        and not line.startswith("WARNING: All log messages before absl")
-    ]
-    assert lines == [
+    assert stderr_lines(result.stderr) == [
         "ERROR: --layers='-1,5': layer index 5 is out of range for a model "
         "with 2 layers (expected -2..1)"
     ]

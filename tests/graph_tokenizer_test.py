@@ -9,10 +9,10 @@ import tensorflow as tf
 from bert_tf import file_io
 from bert_tf import graph_tokenizer
 from bert_tf import tokenization
+from tests.conftest import read_jsonl
 from tests.tokenization_helpers import CONFIGS
 from tests.tokenization_helpers import TOKENIZATION
 from tests.tokenization_helpers import VOCABS
-from tests.tokenization_helpers import read_jsonl
 
 CORPUS = read_jsonl(TOKENIZATION / "corpus.jsonl")
 EXPECTED = {e["id"]: e for e in read_jsonl(TOKENIZATION / "expected.jsonl")}

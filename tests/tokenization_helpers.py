@@ -1,6 +1,5 @@
 """The tokenization golden files, shared by the Python and in-graph tests."""
 
-import json
 import pathlib
 
 TOKENIZATION = pathlib.Path(__file__).parent / "testdata" / "tokenization"
@@ -15,8 +14,3 @@ CONFIGS = {
     "uncased_lower": ("uncased", True),
     "uncased_cased": ("uncased", False),
 }
-
-
-def read_jsonl(path):
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f.read().split("\n") if line]

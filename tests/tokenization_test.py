@@ -13,10 +13,10 @@ import sys
 import pytest
 
 from bert_tf import tokenization
+from tests.conftest import read_jsonl
 from tests.tokenization_helpers import CONFIGS
 from tests.tokenization_helpers import TOKENIZATION
 from tests.tokenization_helpers import VOCABS
-from tests.tokenization_helpers import read_jsonl
 
 def corpus_with_expected():
     """(text, expected record) for each of the 351 corpus lines."""

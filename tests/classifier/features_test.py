@@ -15,17 +15,12 @@ from bert_tf import records as records_lib
 from bert_tf.classifier import features
 from bert_tf.classifier import processors
 from bert_tf.classifier.processors import InputExample
+from tests.conftest import read_jsonl
 
 TESTDATA = pathlib.Path(__file__).resolve().parent.parent / "testdata"
 CLASSIFIER = TESTDATA / "classifier"
 DATA_DIRS = {"mrpc": "MRPC", "cola": "CoLA", "mnli": "MNLI", "xnli": "XNLI"}
 MAX_SEQ_LENGTH = 32  # what the golden files were built with
-
-
-def _read_jsonl(path):
-    # The fixtures README says: split on "\n" only (texts may hold U+2028).
-    text = path.read_text(encoding="utf-8")
-    return [json.loads(line) for line in text.split("\n") if line]
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +57,7 @@ def _golden_tfrecord_dump(name):
     """The JSONL dump of a golden TFRecord, as int64 records."""
     return [
         {key: ("int64_list", values) for key, values in line.items()}
-        for line in _read_jsonl(CLASSIFIER / f"{name}.jsonl")
+        for line in read_jsonl(CLASSIFIER / f"{name}.jsonl")
     ]
 
 
@@ -71,7 +66,7 @@ def _golden_tfrecord_dump(name):
 
 @pytest.mark.parametrize("task", sorted(DATA_DIRS))
 def test_features_match_reference(task, tokenizer):
-    golden = _read_jsonl(CLASSIFIER / f"{task}_features.jsonl")
+    golden = read_jsonl(CLASSIFIER / f"{task}_features.jsonl")
     label_list = processors.get_processor(task).get_labels()
     examples = {}
     for g in golden:
@@ -100,7 +95,7 @@ def test_features_match_reference(task, tokenizer):
 
 def test_golden_covers_truncation_and_empty_text_b(tokenizer):
     golden = {
-        g["guid"]: g for g in _read_jsonl(CLASSIFIER / "mrpc_features.jsonl")
+        g["guid"]: g for g in read_jsonl(CLASSIFIER / "mrpc_features.jsonl")
     }
     # train-5 is a pair cut to exactly 32 ids; train-7 has an empty #2 String
     # and so is a single sentence with segment ids all 0.
@@ -181,7 +176,7 @@ def test_example_log_lines(tokenizer, caplog):
 
 def test_convert_examples_to_features_matches_single_conversion(tokenizer):
     golden = [
-        g for g in _read_jsonl(CLASSIFIER / "cola_features.jsonl")
+        g for g in read_jsonl(CLASSIFIER / "cola_features.jsonl")
         if g["split"] == "dev"
     ]
     got = features.convert_examples_to_features(
@@ -252,7 +247,7 @@ def test_decode_record_parses_golden_file_as_int32():
     parsed = [
         records_lib.decode_record(r, spec) for r in dataset
     ]
-    dump = _read_jsonl(CLASSIFIER / "mrpc_eval.tf_record.jsonl")
+    dump = read_jsonl(CLASSIFIER / "mrpc_eval.tf_record.jsonl")
     assert len(parsed) == len(dump) == 8
     for record, want in zip(parsed, dump):
         assert sorted(record) == sorted(want)

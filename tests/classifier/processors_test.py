@@ -12,16 +12,11 @@ import pytest
 from bert_tf import file_io
 from bert_tf.classifier import processors
 from bert_tf.classifier.processors import InputExample
+from tests.conftest import read_jsonl
 
 TESTDATA = pathlib.Path(__file__).resolve().parent.parent / "testdata"
 CLASSIFIER = TESTDATA / "classifier"
 DATA_DIRS = {"mrpc": "MRPC", "cola": "CoLA", "mnli": "MNLI", "xnli": "XNLI"}
-
-
-def _read_jsonl(path):
-    # The fixtures README says: split on "\n" only (texts may hold U+2028).
-    text = path.read_text(encoding="utf-8")
-    return [json.loads(line) for line in text.split("\n") if line]
 
 
 def _summary():
@@ -55,7 +50,7 @@ def _write(directory, name, rows):
 
 @pytest.mark.parametrize("task", sorted(DATA_DIRS))
 def test_examples_match_reference(task):
-    golden = _read_jsonl(CLASSIFIER / f"{task}_features.jsonl")
+    golden = read_jsonl(CLASSIFIER / f"{task}_features.jsonl")
     got = [
         (split, e.guid, e.text_a, e.text_b, e.label)
         for split, examples in _examples_by_split(task).items()
@@ -71,7 +66,7 @@ def test_examples_match_reference(task):
 @pytest.mark.parametrize("task", sorted(DATA_DIRS))
 def test_is_pair_task_says_whether_the_golden_examples_have_text_b(task):
     # The exported serving signature takes text_b only for pair tasks.
-    golden = _read_jsonl(CLASSIFIER / f"{task}_features.jsonl")
+    golden = read_jsonl(CLASSIFIER / f"{task}_features.jsonl")
     has_text_b = any(g["text_b"] is not None for g in golden)
     assert processors.get_processor(task).is_pair_task == has_text_b
 

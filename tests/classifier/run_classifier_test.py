@@ -31,6 +31,7 @@ from bert_tf.config import BertConfig
 from bert_tf.file_io import UserInputError
 from bert_tf.tokenization import FullTokenizer
 from tests.classifier.serving_helpers import serve_in_fresh_process
+from tests.conftest import stderr_lines
 from tests.conftest import testdata
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -505,15 +506,6 @@ def test_bad_input(tmp_path):
     assert not out.exists()
 
 
-def _stderr_lines(stderr):
-    """stderr without TensorFlow's C++ start-up logging."""
-    return [
-        line for line in stderr.splitlines()
-        if line and not re.match(r"[IWEF]\d{4} ", line)
-        and not line.startswith("WARNING: All log messages before absl")
-    ]
-
-
 def test_script_exits_with_one_line(tmp_path):
     data_dir = _mnli_data_dir(tmp_path / "data")
     result = subprocess.run(
@@ -526,7 +518,7 @@ def test_script_exits_with_one_line(tmp_path):
     )
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
-    assert _stderr_lines(result.stderr) == [
+    assert stderr_lines(result.stderr) == [
         "ERROR: Task not found: glue (known tasks: cola, mnli, mrpc, xnli, "
         "sst2, sst-2, qqp, qnli, rte, wnli, stsb, sts-b)"
     ]

@@ -8,6 +8,7 @@ import pytest
 
 from bert_tf.file_io import UserInputError
 from bert_tf.squad import examples
+from tests.conftest import read_jsonl
 from tests.conftest import testdata
 
 VERSIONS = {
@@ -15,12 +16,6 @@ VERSIONS = {
     "v1.1": ("squad_v1.1.json", False),
     "v2.0": ("squad_v2.0.json", True),
 }
-
-
-def read_jsonl(path):
-    # The fixtures README: split on "\n" only (texts may hold U+2028).
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f.read().split("\n") if line]
 
 
 def read_examples(version, is_training):

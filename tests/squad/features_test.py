@@ -12,10 +12,10 @@ import tensorflow as tf
 from bert_tf import tokenization
 from bert_tf.file_io import UserInputError
 from bert_tf.squad import features
+from tests.conftest import read_jsonl
 from tests.conftest import testdata
 from tests.squad.examples_test import VERSIONS
 from tests.squad.examples_test import read_examples
-from tests.squad.examples_test import read_jsonl
 
 SETTINGS = dict(max_seq_length=64, doc_stride=16, max_query_length=12)
 

@@ -10,10 +10,10 @@ import pytest
 from bert_tf import tokenization
 from bert_tf.squad import features
 from bert_tf.squad import postprocess
+from tests.conftest import read_jsonl
 from tests.conftest import testdata
 from tests.squad.examples_test import VERSIONS
 from tests.squad.examples_test import read_examples
-from tests.squad.examples_test import read_jsonl
 from tests.squad.features_test import SETTINGS
 
 OUTPUTS = ("predictions.json", "nbest_predictions.json", "null_odds.json")

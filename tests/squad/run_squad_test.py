@@ -23,6 +23,7 @@ from bert_tf.squad import examples
 from bert_tf.squad import features
 from bert_tf.squad import run as run_lib
 from bert_tf.squad import task as task_lib
+from tests.conftest import stderr_lines
 from tests.conftest import testdata
 
 REPO = os.path.dirname(
@@ -307,15 +308,6 @@ def test_bad_input(tmp_path):
     assert not out.exists()
 
 
-def _stderr_lines(stderr):
-    """stderr without TensorFlow's C++ start-up logging."""
-    return [
-        line for line in stderr.splitlines()
-        if line and not re.match(r"[IWEF]\d{4} ", line)
-        and not line.startswith("WARNING: All log messages before absl")
-    ]
-
-
 def test_script_exits_with_one_line(tmp_path):
     predict_file = tmp_path / "dev.json"
     predict_file.write_text('{"data": [{"paragraphs": [{"qas": []}]}]}')
@@ -330,7 +322,7 @@ def test_script_exits_with_one_line(tmp_path):
     )
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
-    assert _stderr_lines(result.stderr) == [
+    assert stderr_lines(result.stderr) == [
         f"ERROR: --predict_file={str(predict_file)!r}: paragraph has no "
         "'context' key (not SQuAD JSON?)"
     ]
