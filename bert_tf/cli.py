@@ -4,7 +4,9 @@ and the flag checks its library `run` repeats for library callers."""
 import functools
 import sys
 
+from bert_tf import distribution
 from bert_tf import file_io
+from bert_tf import optimization
 
 
 def exits_on_user_error(main):
@@ -33,3 +35,13 @@ def require_positive(params, names):
             raise file_io.UserInputError(
                 f"--{name}={value}: expected a positive integer"
             )
+
+
+def check_runner_settings(params):
+    """--optimizer and --precision of a runner, before any work starts."""
+    if params.optimizer not in optimization.OPTIMIZER_TYPES:
+        raise file_io.UserInputError(
+            f"--optimizer={params.optimizer!r}: expected "
+            + " or ".join(map(repr, optimization.OPTIMIZER_TYPES))
+        )
+    distribution.resolve_precision(params.precision)

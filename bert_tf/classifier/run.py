@@ -166,10 +166,7 @@ def validate(params):
         "save_checkpoints_steps", "iterations_per_loop",
         "gradient_accumulation_steps",
     ))
-    if params.optimizer not in ("adamw", "lamb"):
-        raise file_io.UserInputError(
-            f"--optimizer={params.optimizer!r}: expected 'adamw' or 'lamb'"
-        )
+    cli.check_runner_settings(params)
     if not 0.0 <= params.warmup_proportion <= 1.0:
         raise file_io.UserInputError(
             f"--warmup_proportion={params.warmup_proportion}: expected a "

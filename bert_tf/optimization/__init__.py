@@ -23,10 +23,15 @@ from bert_tf.optimization.schedule import WarmupLinearDecay
 # The reference's create_optimizer passes exactly these patterns.
 DEFAULT_EXCLUDE_FROM_WEIGHT_DECAY = ("LayerNorm", "layer_norm", "bias")
 
+_OPTIMIZERS = {"adamw": AdamWeightDecay, "lamb": Lamb}
+# The values of the runners' --optimizer flag.
+OPTIMIZER_TYPES = tuple(_OPTIMIZERS)
+
 __all__ = [
     "AdamWeightDecay",
     "DEFAULT_EXCLUDE_FROM_WEIGHT_DECAY",
     "Lamb",
+    "OPTIMIZER_TYPES",
     "WarmupLinearDecay",
     "create_optimizer",
 ]
@@ -95,14 +100,13 @@ def create_optimizer(
             "gradient_accumulation_steps="
             f"{gradient_accumulation_steps!r}: expected an integer >= 1"
         )
-    classes = {"adamw": AdamWeightDecay, "lamb": Lamb}
-    if optimizer_type not in classes:
+    if optimizer_type not in _OPTIMIZERS:
         raise file_io.UserInputError(
             f"optimizer_type={optimizer_type!r}: expected 'adamw' or 'lamb'"
         )
     schedule = WarmupLinearDecay(init_lr, num_train_steps, num_warmup_steps)
     extra = {"fused": True} if fused and optimizer_type == "adamw" else {}
-    return classes[optimizer_type](
+    return _OPTIMIZERS[optimizer_type](
         learning_rate=schedule,
         weight_decay_rate=weight_decay_rate,
         beta_1=beta_1,

@@ -77,6 +77,7 @@ def validate(params):
         "train_batch_size", "eval_batch_size", "num_train_steps",
         "save_checkpoints_steps", "iterations_per_loop",
     ))
+    cli.check_runner_settings(params)
     if params.dynamic_masking and not params.vocab_file:
         raise file_io.UserInputError(
             "--dynamic_masking needs --vocab_file (the vocab of the TFRecords)"

@@ -148,10 +148,7 @@ def _check_settings(params):
         raise file_io.UserInputError(
             f"--max_query_length={params.max_query_length}: expected >= 0"
         )
-    if params.optimizer not in ("adamw", "lamb"):
-        raise file_io.UserInputError(
-            f"--optimizer={params.optimizer!r}: expected 'adamw' or 'lamb'"
-        )
+    cli.check_runner_settings(params)
     if not 0.0 <= params.warmup_proportion <= 1.0:
         raise file_io.UserInputError(
             f"--warmup_proportion={params.warmup_proportion}: expected a "

@@ -476,6 +476,10 @@ def test_bad_input(tmp_path):
         r"Data file not found: .*data/train.tsv \(check --data_dir\)",
     )
     _raises_one_line(
+        _params(data_dir, out, do_eval=True, precision="fp8"),
+        "--precision='fp8': expected one of auto, fp32, bf16, fp16",
+    )
+    _raises_one_line(
         _params(tmp_path / "missing", out, do_eval=True),
         r"--data_dir='.*missing': directory not found",
     )

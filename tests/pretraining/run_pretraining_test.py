@@ -146,6 +146,13 @@ def test_bad_input(tmp_path):
         run_lib.run(_params(tmp_path, do_train=True, max_predictions_per_seq=20))
     with pytest.raises(UserInputError, match="only trained up to sequence length 64"):
         run_lib.run(_params(tmp_path, do_train=True, max_seq_length=128))
+    for flag, message in [
+        (dict(optimizer="sgd"), "--optimizer='sgd': expected 'adamw' or 'lamb'"),
+        (dict(precision="fp8"), "--precision='fp8': expected one of auto"),
+    ]:
+        with pytest.raises(UserInputError, match=message):
+            run_lib.run(_params(tmp_path / "out", do_train=True, **flag))
+        assert not (tmp_path / "out" / "model").exists()
     config = tmp_path / "big_vocab.json"
     config.write_text('{"vocab_size": 300, "hidden_size": 32, "num_hidden_layers": 2, '
                       '"num_attention_heads": 4, "intermediate_size": 37, '

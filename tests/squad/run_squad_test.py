@@ -292,6 +292,10 @@ def test_bad_input(tmp_path):
          r"line 1 column 11"),
         (dict(do_predict=True, predict_file=SQUAD_FILE, doc_stride=0),
          "--doc_stride=0: expected a positive integer"),
+        (dict(do_predict=True, predict_file=SQUAD_FILE, precision="fp8"),
+         "--precision='fp8': expected one of auto, fp32, bf16, fp16"),
+        (dict(do_train=True, train_file=SQUAD_FILE, optimizer="sgd"),
+         "--optimizer='sgd': expected 'adamw' or 'lamb'"),
         (dict(do_predict=True, predict_file=SQUAD_FILE,
               vocab_file=testdata("vocab", "uncased_vocab.txt")),
          r"uncased_vocab\.txt' has 30522 entries but bert_config\.json says "
