@@ -40,6 +40,7 @@ _ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(_ROOT))
 
 from benchmarks import common  # noqa: E402
+from bert_tf import graph_tokenizer  # noqa: E402
 from bert_tf import tokenization  # noqa: E402
 
 _TESTDATA = _ROOT / "tests" / "testdata"
@@ -126,7 +127,7 @@ def main():
 
     texts = build_texts(args.mb)
     reference = tokenization.FullTokenizer(args.vocab, do_lower_case)
-    graph = tokenization.GraphTokenizer(args.vocab, do_lower_case)
+    graph = graph_tokenizer.GraphTokenizer(args.vocab, do_lower_case)
 
     def run_reference(lines):
         basic = reference.basic_tokenizer

@@ -5,7 +5,7 @@ import functools
 import sys
 
 from bert_tf import distribution
-from bert_tf import file_io
+from bert_tf import errors
 from bert_tf import optimization
 
 
@@ -16,7 +16,7 @@ def exits_on_user_error(main):
     def wrapper(argv):
         try:
             return main(argv)
-        except file_io.UserInputError as e:
+        except errors.UserInputError as e:
             sys.exit(f"ERROR: {e}")
 
     return wrapper
@@ -32,7 +32,7 @@ def require_positive(params, names):
     for name in names:
         value = getattr(params, name)
         if value < 1:
-            raise file_io.UserInputError(
+            raise errors.UserInputError(
                 f"--{name}={value}: expected a positive integer"
             )
 
@@ -40,7 +40,7 @@ def require_positive(params, names):
 def check_runner_settings(params):
     """--optimizer and --precision of a runner, before any work starts."""
     if params.optimizer not in optimization.OPTIMIZER_TYPES:
-        raise file_io.UserInputError(
+        raise errors.UserInputError(
             f"--optimizer={params.optimizer!r}: expected "
             + " or ".join(map(repr, optimization.OPTIMIZER_TYPES))
         )

@@ -13,6 +13,9 @@ import json
 
 from absl import logging
 
+from bert_tf import errors
+from bert_tf import file_io
+
 # Keys found in released configs that the original code ignores too.
 KNOWN_UNUSED_KEYS = frozenset(
     [
@@ -61,27 +64,23 @@ class BertConfig:
         for key in sorted(set(extra) - KNOWN_UNUSED_KEYS):
             logging.warning("bert_config: unknown key %r is kept but unused", key)
         if "vocab_size" not in known:
-            from bert_tf.file_io import UserInputError
-
-            raise UserInputError("bert_config: required key 'vocab_size' is missing")
+            raise errors.UserInputError("bert_config: required key 'vocab_size' is missing")
         return cls(**known, extra=copy.deepcopy(extra))
 
     @classmethod
     def from_json_file(cls, json_file):
         """Reads a `bert_config.json` (local or gs:// path)."""
-        from bert_tf import file_io
-
         file_io.require_file(json_file, "bert_config_file")
         with file_io.open_text(json_file) as f:
             text = f.read()
         try:
             json_object = json.loads(text)
         except json.JSONDecodeError as e:
-            raise file_io.UserInputError(
+            raise errors.UserInputError(
                 f"bert_config_file={json_file!r} is not valid JSON: {e}"
             ) from None
         if not isinstance(json_object, dict):
-            raise file_io.UserInputError(
+            raise errors.UserInputError(
                 f"bert_config_file={json_file!r}: expected a JSON object"
             )
         return cls.from_dict(json_object)
@@ -97,9 +96,7 @@ class BertConfig:
         """
         vocab_rows = max(vocab.values(), default=-1) + 1
         if vocab_rows > self.vocab_size:
-            from bert_tf import file_io
-
-            raise file_io.UserInputError(
+            raise errors.UserInputError(
                 f"--vocab_file={vocab_file!r} has {vocab_rows} entries but "
                 f"bert_config.json says vocab_size={self.vocab_size}; they "
                 "must belong to the same model"
@@ -120,7 +117,5 @@ class BertConfig:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
 
     def to_json_file(self, json_file):
-        from bert_tf import file_io
-
         with file_io.atomic_write(json_file) as f:
             f.write(self.to_json_string())

@@ -15,7 +15,7 @@ import keras
 import tensorflow as tf
 from absl import logging
 
-from bert_tf import file_io
+from bert_tf import errors
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 _POLICIES = {"fp32": "float32", "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}
@@ -128,7 +128,7 @@ def hardware_supports_bf16():
 def resolve_precision(precision):
     """Maps the `--precision` flag to fp32 / bf16 / fp16 on this machine."""
     if precision not in PRECISIONS:
-        raise file_io.UserInputError(
+        raise errors.UserInputError(
             f"--precision={precision!r}: expected one of {', '.join(PRECISIONS)}"
         )
     if precision == "auto":

@@ -31,6 +31,7 @@ from absl import logging
 from bert_tf import checkpoints
 from bert_tf import cli
 from bert_tf import distribution
+from bert_tf import errors
 from bert_tf import file_io
 from bert_tf import tokenization
 from bert_tf.classifier import features as classifier_features
@@ -129,7 +130,7 @@ def iter_examples(input_file):
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError:
-                raise file_io.UserInputError(
+                raise errors.UserInputError(
                     f"--input_file={input_file!r}: line {unique_id + 1} is "
                     "not valid UTF-8"
                 ) from None
@@ -214,13 +215,13 @@ def parse_layers(layers, num_hidden_layers):
     try:
         indexes = [int(x) for x in layers.split(",")]
     except ValueError:
-        raise file_io.UserInputError(
+        raise errors.UserInputError(
             f"--layers={layers!r}: expected comma-separated integers such as "
             "-1,-2,-3,-4"
         ) from None
     for index in indexes:
         if not -num_hidden_layers <= index < num_hidden_layers:
-            raise file_io.UserInputError(
+            raise errors.UserInputError(
                 f"--layers={layers!r}: layer index {index} is out of range "
                 f"for a model with {num_hidden_layers} layers (expected "
                 f"{-num_hidden_layers}..{num_hidden_layers - 1})"
@@ -242,16 +243,16 @@ def validate(params):
     file_io.require_file(params.vocab_file, "--vocab_file")
     file_io.require_file(params.bert_config_file, "--bert_config_file")
     if not params.output_file:
-        raise file_io.UserInputError("--output_file is empty")
+        raise errors.UserInputError("--output_file is empty")
     config = BertConfig.from_json_file(params.bert_config_file)
     if params.max_seq_length > config.max_position_embeddings:
-        raise file_io.UserInputError(
+        raise errors.UserInputError(
             f"--max_seq_length={params.max_seq_length}: cannot use sequence "
             f"length {params.max_seq_length} because the BERT model was only "
             f"trained up to sequence length {config.max_position_embeddings}"
         )
     if params.max_seq_length < 3:
-        raise file_io.UserInputError(
+        raise errors.UserInputError(
             f"--max_seq_length={params.max_seq_length}: expected at least 3 "
             "(room for [CLS] and two [SEP])"
         )

@@ -11,9 +11,7 @@ import uuid
 
 import tensorflow as tf
 
-
-class UserInputError(ValueError):
-    """Bad input from the user: the message is meant to be shown as is."""
+from bert_tf import errors
 
 
 def expand_patterns(patterns, what="--input_file"):
@@ -36,16 +34,16 @@ def expand_patterns(patterns, what="--input_file"):
         if pattern:
             files.extend(tf.io.gfile.glob(pattern))
     if not files:
-        raise UserInputError(f"{what}={patterns!r} matches no file")
+        raise errors.UserInputError(f"{what}={patterns!r} matches no file")
     return files
 
 
 def require_file(path, what):
     """Raises UserInputError naming `what` unless `path` is an existing file."""
     if not path or not tf.io.gfile.exists(path):
-        raise UserInputError(f"{what}={path!r}: file not found")
+        raise errors.UserInputError(f"{what}={path!r}: file not found")
     if tf.io.gfile.isdir(path):
-        raise UserInputError(f"{what}={path!r} is a directory, expected a file")
+        raise errors.UserInputError(f"{what}={path!r} is a directory, expected a file")
     return path
 
 

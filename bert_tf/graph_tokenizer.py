@@ -14,7 +14,7 @@ It returns word-piece ids only: no tokens, no offsets, no [CLS]/[SEP].
 import tensorflow as tf
 import tensorflow_text as text
 
-from bert_tf import file_io
+from bert_tf import errors
 from bert_tf import tokenization
 
 # The original's whitespace (\t \n \r and category Zs) plus the line and
@@ -75,7 +75,7 @@ class GraphTokenizer(tf.Module):
         super().__init__(name=name)
         vocab = tokenization.load_vocab(vocab_file)
         if unk_token not in vocab:
-            raise file_io.UserInputError(
+            raise errors.UserInputError(
                 f"vocab_file={vocab_file!r} has no {unk_token!r} line; the "
                 "in-graph tokenizer needs it"
             )

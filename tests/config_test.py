@@ -3,7 +3,7 @@ import json
 import pytest
 
 from bert_tf.config import BertConfig
-from bert_tf.file_io import UserInputError
+from bert_tf.errors import UserInputError
 from tests.conftest import testdata
 
 # The keys of Google's multilingual / Chinese bert_config.json.

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from bert_tf import feature_extraction
-from bert_tf.file_io import UserInputError
+from bert_tf.errors import UserInputError
 from bert_tf.tokenization import FullTokenizer
 from tests.conftest import stderr_lines
 from tests.conftest import testdata

@@ -6,7 +6,7 @@ import random
 import pytest
 import tensorflow as tf
 
-from bert_tf import file_io
+from bert_tf import errors
 from bert_tf import graph_tokenizer
 from bert_tf import tokenization
 from tests.conftest import read_jsonl
@@ -100,12 +100,8 @@ def test_spec_example_and_empty_batch(tmp_path):
 
 def test_vocab_without_unk_token(tmp_path):
     vocab_file = write_vocab(tmp_path, ["[PAD]", "a"])
-    with pytest.raises(file_io.UserInputError, match="no '\\[UNK\\]' line"):
+    with pytest.raises(errors.UserInputError, match="no '\\[UNK\\]' line"):
         graph_tokenizer.GraphTokenizer(vocab_file)
-
-
-def test_lazy_reexport_from_tokenization():
-    assert tokenization.GraphTokenizer is graph_tokenizer.GraphTokenizer
 
 
 def test_scrambled_text_matches_reference_path(graph_tokenizers):

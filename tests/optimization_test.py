@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from bert_tf import file_io
+from bert_tf import errors
 from bert_tf import optimization
 
 _TESTDATA = os.path.join(os.path.dirname(__file__), "testdata", "optimizer")
@@ -460,7 +460,7 @@ def test_fit_worked_example(policy, jit_compile, accumulation):
 def test_create_optimizer_rejects_bad_arguments(kwargs, message):
     arguments = {"init_lr": 1e-4, "num_train_steps": 10, "num_warmup_steps": 1}
     arguments.update(kwargs)
-    with pytest.raises(file_io.UserInputError, match=message):
+    with pytest.raises(errors.UserInputError, match=message):
         optimization.create_optimizer(**arguments)
 
 

@@ -20,6 +20,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
+from bert_tf import errors
 from bert_tf import file_io
 from bert_tf.checkpoints import tf1_variable_map
 
@@ -44,7 +45,7 @@ def resolve_checkpoint_path(path, what="init_checkpoint"):
         found.
     """
     if not path:
-        raise file_io.UserInputError(f"--{what} is empty")
+        raise errors.UserInputError(f"--{what} is empty")
     prefix = _CHECKPOINT_FILE_SUFFIXES.sub("", path)
     if tf.io.gfile.isdir(path):
         prefix = tf.train.latest_checkpoint(path)
@@ -52,13 +53,13 @@ def resolve_checkpoint_path(path, what="init_checkpoint"):
             indexes = sorted(tf.io.gfile.glob(os.path.join(path, "*.index")))
             if len(indexes) != 1:
                 found = "no checkpoint" if not indexes else "several checkpoints"
-                raise file_io.UserInputError(
+                raise errors.UserInputError(
                     f"--{what}={path!r}: {found} in this directory; pass the "
                     "checkpoint prefix, e.g. .../bert_model.ckpt"
                 )
             prefix = indexes[0][: -len(".index")]
     if not tf.io.gfile.exists(prefix + ".index"):
-        raise file_io.UserInputError(
+        raise errors.UserInputError(
             f"--{what}={path!r}: checkpoint not found (no {prefix}.index)"
         )
     return prefix
@@ -69,7 +70,7 @@ def _open(prefix, what):
         return tf.train.load_checkpoint(prefix)
     except (tf.errors.OpError, ValueError) as e:
         message = str(e).strip().splitlines()[0]
-        raise file_io.UserInputError(
+        raise errors.UserInputError(
             f"--{what}={prefix!r}: cannot read checkpoint ({message})"
         ) from None
 
@@ -80,12 +81,12 @@ def _check_shape(name, checkpoint_shape, variable, vocab_size=None):
     if name in _VOCAB_SIZED and tuple(checkpoint_shape[1:]) == tuple(
         variable.shape[1:]
     ):
-        raise file_io.UserInputError(
+        raise errors.UserInputError(
             f"vocab_size mismatch: bert_config.json says {variable.shape[0]} "
             f"but the checkpoint's {name} has {checkpoint_shape[0]} rows; "
             "bert_config.json and the checkpoint disagree"
         )
-    raise file_io.UserInputError(
+    raise errors.UserInputError(
         f"shape mismatch for {name}: checkpoint {list(checkpoint_shape)}, "
         f"model {list(variable.shape)}"
     )
@@ -140,7 +141,7 @@ def load_tf1_checkpoint(model, path, optimizer=None):
 
     missing = [name for name, _ in pairs if name not in shapes]
     if missing:
-        raise file_io.UserInputError(
+        raise errors.UserInputError(
             f"checkpoint {prefix!r} lacks {len(missing)} variable(s) the model "
             f"needs: {_summarize(missing)}"
         )

@@ -12,21 +12,16 @@ Every label read from a train or dev file is checked against `get_labels()`
 here, so that a bad row is reported with its file and line instead of as a
 `KeyError` during feature conversion.
 
-This module does no tokenization and imports no TensorFlow at import time:
-`bert_tf.file_io` (which imports TensorFlow for `gs://` support) is imported
-only when a file is read or an error is raised.
+This module does no tokenization; files are read through `bert_tf.file_io`,
+so `gs://` data directories work as in the original.
 """
 
 import csv
 import dataclasses
 from typing import Optional, Union
 
-
-def user_input_error(message):
-    """Builds a `file_io.UserInputError` without importing TF at module load."""
-    from bert_tf import file_io
-
-    return file_io.UserInputError(message)
+from bert_tf import errors
+from bert_tf import file_io
 
 
 @dataclasses.dataclass
@@ -95,10 +90,8 @@ class DataProcessor:
           UserInputError: if the file is missing, is not UTF-8 text, or has a
             field over csv's size limit (both naming the line).
         """
-        from bert_tf import file_io
-
         if not file_io.exists(input_file):
-            raise user_input_error(
+            raise errors.UserInputError(
                 f"Data file not found: {input_file} (check --data_dir)"
             )
         with file_io.open_text(input_file) as f:
@@ -107,13 +100,13 @@ class DataProcessor:
                 return list(reader)
             except csv.Error as e:
                 # line_num already counts the line that failed.
-                raise user_input_error(
+                raise errors.UserInputError(
                     f"{input_file}, line {reader.line_num}: {e}"
                 ) from None
             except UnicodeDecodeError:
                 # gfile decodes line by line, so the failing line is the
                 # one after the last line the reader got.
-                raise user_input_error(
+                raise errors.UserInputError(
                     f"{input_file}, line {reader.line_num + 1}: not UTF-8 text"
                 ) from None
 
@@ -132,7 +125,7 @@ class DataProcessor:
             if i == 0 and skip_header:
                 continue
             if len(line) < min_columns:
-                raise user_input_error(
+                raise errors.UserInputError(
                     f"{path}, line {i + 1}: expected at least {min_columns} "
                     f"tab-separated columns, found {len(line)}"
                 )
@@ -142,7 +135,7 @@ class DataProcessor:
         """Returns `label` if it is in `get_labels()`, else raises."""
         labels = self.get_labels()
         if label not in labels:
-            raise user_input_error(
+            raise errors.UserInputError(
                 f"{path}, line {i + 1}: label {label!r} is not one of "
                 f"{labels}"
             )

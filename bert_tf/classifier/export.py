@@ -17,6 +17,7 @@ result loads with TensorFlow and tensorflow-text alone:
 import tensorflow as tf
 from absl import logging
 
+from bert_tf import errors
 from bert_tf import file_io
 from bert_tf.graph_tokenizer import GraphTokenizer
 from bert_tf.modeling import fused
@@ -153,7 +154,7 @@ def export_saved_model(
     vocab = load_vocab(vocab_file)
     for token in ("[CLS]", "[SEP]"):
         if token not in vocab:
-            raise file_io.UserInputError(
+            raise errors.UserInputError(
                 f"vocab_file={vocab_file!r} has no {token} line"
             )
     module = _ServingModule(

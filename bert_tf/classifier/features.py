@@ -20,6 +20,7 @@ from typing import List, Union
 import tensorflow as tf
 from absl import logging
 
+from bert_tf import errors
 from bert_tf import file_io
 from bert_tf import records
 from bert_tf.classifier import processors
@@ -105,7 +106,7 @@ def _label_id(example, label_list):
         return float(example.label)
     label_map = {label: i for i, label in enumerate(label_list)}
     if example.label not in label_map:
-        raise file_io.UserInputError(
+        raise errors.UserInputError(
             f"Example {example.guid}: label {example.label!r} is not one of "
             f"{label_list}"
         )

@@ -15,9 +15,9 @@ import os
 
 from absl import logging
 
+from bert_tf import errors
 from bert_tf.classifier.examples import DataProcessor
 from bert_tf.classifier.examples import InputExample
-from bert_tf.classifier.examples import user_input_error
 
 
 class GlueProcessor(DataProcessor):
@@ -172,7 +172,7 @@ class StsbProcessor(GlueProcessor):
                 try:
                     label = float(line[9])
                 except ValueError:
-                    raise user_input_error(
+                    raise errors.UserInputError(
                         f"{path}, line {i + 1}: score {line[9]!r} is not a "
                         "number"
                     ) from None

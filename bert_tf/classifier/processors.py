@@ -9,15 +9,15 @@ exactly; the other GLUE tasks (SST-2, QQP, QNLI, RTE, WNLI, STS-B) are in
 `bert_tf.classifier.examples`. Every class of those modules can still be
 imported from here, and `PROCESSORS` / `get_processor` know all the tasks.
 
-This module does no tokenization and imports no TensorFlow at import time.
+This module does no tokenization.
 """
 
 import os
 
+from bert_tf import errors
 from bert_tf.classifier.examples import DataProcessor
 from bert_tf.classifier.examples import InputExample
 from bert_tf.classifier.examples import PaddingInputExample
-from bert_tf.classifier.examples import user_input_error
 from bert_tf.classifier.glue_processors import GlueProcessor
 from bert_tf.classifier.glue_processors import QnliProcessor
 from bert_tf.classifier.glue_processors import QqpProcessor
@@ -193,7 +193,7 @@ def get_processor(task_name):
     """
     name = task_name.lower()
     if name not in PROCESSORS:
-        raise user_input_error(
+        raise errors.UserInputError(
             f"Task not found: {name} (known tasks: {', '.join(PROCESSORS)})"
         )
     return PROCESSORS[name]()

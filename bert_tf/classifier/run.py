@@ -30,6 +30,7 @@ from absl import logging
 from bert_tf import checkpoints
 from bert_tf import cli
 from bert_tf import distribution
+from bert_tf import errors
 from bert_tf import estimator
 from bert_tf import file_io
 from bert_tf import tokenization
@@ -110,11 +111,11 @@ def _read_examples(processor, params, split):
         examples = reader(params.data_dir)
     except NotImplementedError:
         flag = {"train": "do_train", "dev": "do_eval", "test": "do_predict"}
-        raise file_io.UserInputError(
+        raise errors.UserInputError(
             f"--{flag[split]}: task {params.task_name!r} has no {split} set"
         ) from None
     if not examples:
-        raise file_io.UserInputError(
+        raise errors.UserInputError(
             f"--data_dir={params.data_dir!r}: the {split} set of task "
             f"{params.task_name!r} has no examples"
         )
@@ -138,18 +139,18 @@ def validate(params):
     for name in ("data_dir", "task_name", "vocab_file", "bert_config_file",
                  "output_dir"):
         if not getattr(params, name):
-            raise file_io.UserInputError(f"--{name} is required")
+            raise errors.UserInputError(f"--{name} is required")
     tokenization.validate_case_matches_checkpoint(
         params.do_lower_case, params.init_checkpoint
     )
     if not (params.do_train or params.do_eval or params.do_predict):
-        raise file_io.UserInputError(
+        raise errors.UserInputError(
             "At least one of `do_train`, `do_eval` or `do_predict' must be "
             "True."
         )
     config = BertConfig.from_json_file(params.bert_config_file)
     if params.max_seq_length > config.max_position_embeddings:
-        raise file_io.UserInputError(
+        raise errors.UserInputError(
             f"--max_seq_length={params.max_seq_length}: cannot use sequence "
             f"length {params.max_seq_length} because the BERT model was only "
             f"trained up to sequence length {config.max_position_embeddings}"
@@ -157,7 +158,7 @@ def validate(params):
     processor = processors.get_processor(params.task_name)
 
     if params.max_seq_length < 3:
-        raise file_io.UserInputError(
+        raise errors.UserInputError(
             f"--max_seq_length={params.max_seq_length}: expected at least 3 "
             "([CLS], [SEP] and one token)"
         )
@@ -168,7 +169,7 @@ def validate(params):
     ))
     cli.check_runner_settings(params)
     if not 0.0 <= params.warmup_proportion <= 1.0:
-        raise file_io.UserInputError(
+        raise errors.UserInputError(
             f"--warmup_proportion={params.warmup_proportion}: expected a "
             "value between 0 and 1"
         )
@@ -186,13 +187,13 @@ def validate(params):
         and not params.init_checkpoint
         and not tf.train.latest_checkpoint(params.output_dir)
     ):
-        raise file_io.UserInputError(
+        raise errors.UserInputError(
             f"--export_dir={params.export_dir!r}: nothing to export, "
             f"--output_dir={params.output_dir!r} has no checkpoint, there is "
             "no --init_checkpoint and --do_train is off"
         )
     if not tf.io.gfile.isdir(params.data_dir):
-        raise file_io.UserInputError(
+        raise errors.UserInputError(
             f"--data_dir={params.data_dir!r}: directory not found"
         )
 
@@ -205,7 +206,7 @@ def validate(params):
             * params.num_train_epochs
         )
         if data.num_train_steps < 1:
-            raise file_io.UserInputError(
+            raise errors.UserInputError(
                 f"--num_train_epochs={params.num_train_epochs} with "
                 f"{len(data.train_examples)} training examples and "
                 f"--train_batch_size={params.train_batch_size} gives "
@@ -332,8 +333,8 @@ def _export(params, data, task):
     )
     try:
         checkpoints.load_tf1_checkpoint(model, source)
-    except file_io.UserInputError as e:
-        raise file_io.UserInputError(f"--export_dir: {e}") from None
+    except errors.UserInputError as e:
+        raise errors.UserInputError(f"--export_dir: {e}") from None
     logging.info("Exporting %s to %s", source, params.export_dir)
     export.export_saved_model(
         model,

@@ -15,7 +15,7 @@ Example:
 
 import numbers
 
-from bert_tf import file_io
+from bert_tf import errors
 from bert_tf.optimization.adam_weight_decay import AdamWeightDecay
 from bert_tf.optimization.lamb import Lamb
 from bert_tf.optimization.schedule import WarmupLinearDecay
@@ -85,23 +85,23 @@ def create_optimizer(
       UserInputError: if a step count or optimizer_type is invalid.
     """
     if not _is_int(num_train_steps) or num_train_steps < 1:
-        raise file_io.UserInputError(
+        raise errors.UserInputError(
             f"num_train_steps={num_train_steps!r}: expected an integer >= 1"
         )
     if num_warmup_steps is not None and num_warmup_steps < 0:
-        raise file_io.UserInputError(
+        raise errors.UserInputError(
             f"num_warmup_steps={num_warmup_steps!r}: expected >= 0"
         )
     if (
         not _is_int(gradient_accumulation_steps)
         or gradient_accumulation_steps < 1
     ):
-        raise file_io.UserInputError(
+        raise errors.UserInputError(
             "gradient_accumulation_steps="
             f"{gradient_accumulation_steps!r}: expected an integer >= 1"
         )
     if optimizer_type not in _OPTIMIZERS:
-        raise file_io.UserInputError(
+        raise errors.UserInputError(
             f"optimizer_type={optimizer_type!r}: expected 'adamw' or 'lamb'"
         )
     schedule = WarmupLinearDecay(init_lr, num_train_steps, num_warmup_steps)

@@ -40,6 +40,7 @@ import time
 from absl import logging
 import tensorflow as tf
 
+from bert_tf import errors
 from bert_tf import file_io
 from bert_tf import tokenization
 from bert_tf.pretraining import corpus as corpus_lib
@@ -87,7 +88,7 @@ def _check_params(params):
     for ok, name, expected in checks:
         if not ok:
             value = getattr(params, name)
-            raise file_io.UserInputError(
+            raise errors.UserInputError(
                 f"--{name}={value}: expected {expected}")
 
 
@@ -95,7 +96,7 @@ def _input_files(pattern):
     files = file_io.expand_patterns(pattern, "--input_file")
     for path in files:
         if tf.io.gfile.isdir(path):
-            raise file_io.UserInputError(
+            raise errors.UserInputError(
                 f"--input_file={pattern!r} matches {path!r}, a directory")
     return files
 
@@ -103,7 +104,7 @@ def _input_files(pattern):
 def _output_files(value):
     files = value.split(",")
     if not all(files):
-        raise file_io.UserInputError(
+        raise errors.UserInputError(
             f"--output_file={value!r}: expected comma-separated file names")
     return files
 
@@ -116,7 +117,7 @@ def _tokenizer_and_symbols(vocab_file, do_lower_case, preserve_unused_tokens):
     try:
         symbols = masking.Symbols.for_ids(tokenizer.vocab)
     except KeyError as e:
-        raise file_io.UserInputError(
+        raise errors.UserInputError(
             f"--vocab_file={vocab_file!r} has no {e.args[0]} entry") from None
     return tokenizer, symbols
 
@@ -145,7 +146,7 @@ def _read_corpus(input_files, tokenizer, shard_index=0, num_shards=1):
         return corpus_lib.read_corpus((_lines(f) for f in input_files),
                                      tokenizer, shard_index, num_shards)
     except KeyError as e:
-        raise file_io.UserInputError(
+        raise errors.UserInputError(
             f"--vocab_file: the tokenizer produced {e.args[0]!r}, which is "
             "not in the vocab") from None
 
@@ -259,7 +260,7 @@ def _write_round_robin(paths, examples, total, sizes=None, log_prefix=""):
 
 
 def _no_documents(params):
-    return file_io.UserInputError(
+    return errors.UserInputError(
         f"--input_file={params.input_file!r}: no documents (every line is "
         "blank or tokenizes to nothing)")
 
@@ -274,7 +275,7 @@ def run(params):
       int, the number of instances written.
 
     Raises:
-      bert_tf.file_io.UserInputError: bad flags, files or vocab; no output
+      bert_tf.errors.UserInputError: bad flags, files or vocab; no output
         file is created then.
     """
     _check_params(params)
@@ -429,7 +430,7 @@ def _run_sharded(params, input_files, output_files, tokenizer, symbols,
                  encoder, log):
     global _SHARD_CONTEXT
     if "fork" not in multiprocessing.get_all_start_methods():
-        raise file_io.UserInputError(
+        raise errors.UserInputError(
             f"--num_workers={params.num_workers}: more than 1 worker needs "
             "the 'fork' start method, which this platform lacks")
     work_dir = tempfile.mkdtemp(prefix="bert_tf_pretraining_")

@@ -23,7 +23,7 @@ import dataclasses
 
 import tensorflow as tf
 
-from bert_tf import file_io
+from bert_tf import errors
 from bert_tf.pretraining.masking import CLS
 from bert_tf.pretraining.masking import MASK
 from bert_tf.pretraining.masking import SEP
@@ -44,7 +44,7 @@ class MaskingVocab:
         vocab = load_vocab(vocab_file)
         for token in (CLS, SEP, MASK):
             if token not in vocab:
-                raise file_io.UserInputError(
+                raise errors.UserInputError(
                     f"--vocab_file={vocab_file!r} has no {token} line; "
                     "dynamic masking needs it"
                 )

@@ -12,7 +12,7 @@ never deterministic).
 
 import tensorflow as tf
 
-from bert_tf import file_io
+from bert_tf import errors
 from bert_tf import records
 from bert_tf.pretraining import dynamic_masking
 from bert_tf.pretraining import tfrecords
@@ -28,11 +28,11 @@ def check_record_lengths(input_files, max_seq_length, max_predictions_per_seq):
     try:
         record = next(iter(tf.data.TFRecordDataset(first).take(1)), None)
     except tf.errors.OpError as e:
-        raise file_io.UserInputError(
+        raise errors.UserInputError(
             f"--input_file: cannot read {first} as TFRecord ({e.message})"
         ) from None
     if record is None:
-        raise file_io.UserInputError(f"--input_file: {first} holds no examples")
+        raise errors.UserInputError(f"--input_file: {first} holds no examples")
     example = tf.train.Example.FromString(record.numpy())
     feature = example.features.feature
     for flag, value, name in (
@@ -40,13 +40,13 @@ def check_record_lengths(input_files, max_seq_length, max_predictions_per_seq):
         ("max_predictions_per_seq", max_predictions_per_seq, "masked_lm_positions"),
     ):
         if name not in feature:
-            raise file_io.UserInputError(
+            raise errors.UserInputError(
                 f"--input_file: {first} has no feature {name!r}; is it "
                 "create_pretraining_data.py output?"
             )
         found = len(feature[name].int64_list.value)
         if found != value:
-            raise file_io.UserInputError(
+            raise errors.UserInputError(
                 f"--{flag}={value} but {first} was written with {flag}={found} "
                 f"({name} has {found} values); pass --{flag}={found}"
             )

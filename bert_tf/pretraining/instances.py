@@ -16,7 +16,7 @@ How this differs from the original, without changing a single output bit:
 The string-based functions (`create_instances_from_document`,
 `truncate_seq_pair`, `TrainingInstance`) keep the reference's arguments for
 callers and tests; they run the same code as the id-based path. This module
-does not open files, import TensorFlow or write TFRecords (see
+does not open files or write TFRecords (see
 `bert_tf.pretraining.create_data`).
 """
 

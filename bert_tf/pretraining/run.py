@@ -14,6 +14,7 @@ from absl import logging
 
 from bert_tf import cli
 from bert_tf import distribution
+from bert_tf import errors
 from bert_tf import estimator
 from bert_tf import file_io
 from bert_tf.config import BertConfig
@@ -63,12 +64,12 @@ class PretrainingParams:
 def validate(params):
     """The original's checks, plus clear errors for bad paths and sizes."""
     if not params.do_train and not params.do_eval:
-        raise file_io.UserInputError(
+        raise errors.UserInputError(
             "At least one of `do_train` or `do_eval` must be True."
         )
     config = BertConfig.from_json_file(params.bert_config_file)
     if params.max_seq_length > config.max_position_embeddings:
-        raise file_io.UserInputError(
+        raise errors.UserInputError(
             f"--max_seq_length={params.max_seq_length}: cannot use sequence "
             f"length {params.max_seq_length} because the BERT model was only "
             f"trained up to sequence length {config.max_position_embeddings}"
@@ -79,11 +80,11 @@ def validate(params):
     ))
     cli.check_runner_settings(params)
     if params.dynamic_masking and not params.vocab_file:
-        raise file_io.UserInputError(
+        raise errors.UserInputError(
             "--dynamic_masking needs --vocab_file (the vocab of the TFRecords)"
         )
     if not 0.0 < params.masked_lm_prob < 1.0:
-        raise file_io.UserInputError(
+        raise errors.UserInputError(
             f"--masked_lm_prob={params.masked_lm_prob}: expected a value in (0, 1)"
         )
     input_files = file_io.expand_patterns(params.input_file, "--input_file")
@@ -112,7 +113,7 @@ def run(params):
     if params.dynamic_masking:
         masking_vocab = dynamic_masking.MaskingVocab.from_file(params.vocab_file)
         if masking_vocab.size > config.vocab_size:
-            raise file_io.UserInputError(
+            raise errors.UserInputError(
                 f"--vocab_file={params.vocab_file!r} has {masking_vocab.size} "
                 f"entries but bert_config.json says vocab_size="
                 f"{config.vocab_size}"

@@ -22,6 +22,7 @@ from typing import List, Optional
 
 from absl import logging
 
+from bert_tf import errors
 from bert_tf import file_io
 from bert_tf import tokenization
 
@@ -100,7 +101,7 @@ class _Reader:
         self.where = f"--{what}={input_file!r}"
 
     def error(self, message):
-        return file_io.UserInputError(f"{self.where}: {message}")
+        return errors.UserInputError(f"{self.where}: {message}")
 
     def get(self, obj, key, context, kind=None):
         if not isinstance(obj, dict):

@@ -23,6 +23,7 @@ from typing import Dict, List, Optional
 import tensorflow as tf
 from absl import logging
 
+from bert_tf import errors
 from bert_tf import file_io
 from bert_tf import records
 
@@ -223,12 +224,12 @@ def convert_examples_to_features(examples, tokenizer, max_seq_length,
         the document) or doc_stride < 1 (the windows would never advance).
     """
     if max_seq_length <= max_query_length + 3:
-        raise file_io.UserInputError(
+        raise errors.UserInputError(
             f"The max_seq_length ({max_seq_length}) must be greater than "
             f"max_query_length ({max_query_length}) + 3"
         )
     if doc_stride < 1:
-        raise file_io.UserInputError(
+        raise errors.UserInputError(
             f"doc_stride must be at least 1, got {doc_stride}"
         )
     unique_id = FIRST_UNIQUE_ID

@@ -33,6 +33,7 @@ from absl import logging
 from bert_tf import checkpoints
 from bert_tf import cli
 from bert_tf import distribution
+from bert_tf import errors
 from bert_tf import estimator
 from bert_tf import file_io
 from bert_tf import tokenization
@@ -113,25 +114,25 @@ def _check_flags(params, config):
         params.do_lower_case, params.init_checkpoint
     )
     if not params.do_train and not params.do_predict:
-        raise file_io.UserInputError(
+        raise errors.UserInputError(
             "At least one of `do_train` or `do_predict` must be True."
         )
     if params.do_train and not params.train_file:
-        raise file_io.UserInputError(
+        raise errors.UserInputError(
             "If `do_train` is True, then `train_file` must be specified."
         )
     if params.do_predict and not params.predict_file:
-        raise file_io.UserInputError(
+        raise errors.UserInputError(
             "If `do_predict` is True, then `predict_file` must be specified."
         )
     if params.max_seq_length > config.max_position_embeddings:
-        raise file_io.UserInputError(
+        raise errors.UserInputError(
             f"--max_seq_length={params.max_seq_length}: Cannot use sequence "
             f"length {params.max_seq_length} because the BERT model was only "
             f"trained up to sequence length {config.max_position_embeddings}"
         )
     if params.max_seq_length <= params.max_query_length + 3:
-        raise file_io.UserInputError(
+        raise errors.UserInputError(
             f"The max_seq_length ({params.max_seq_length}) must be greater "
             f"than max_query_length ({params.max_query_length}) + 3"
         )
@@ -145,12 +146,12 @@ def _check_settings(params):
         "max_answer_length", "gradient_accumulation_steps",
     ))
     if params.max_query_length < 0:
-        raise file_io.UserInputError(
+        raise errors.UserInputError(
             f"--max_query_length={params.max_query_length}: expected >= 0"
         )
     cli.check_runner_settings(params)
     if not 0.0 <= params.warmup_proportion <= 1.0:
-        raise file_io.UserInputError(
+        raise errors.UserInputError(
             f"--warmup_proportion={params.warmup_proportion}: expected a "
             "value between 0 and 1"
         )
@@ -166,7 +167,7 @@ def _read_train_examples(params, data):
         len(examples) / params.train_batch_size * params.num_train_epochs
     )
     if data.num_train_steps < 1:
-        raise file_io.UserInputError(
+        raise errors.UserInputError(
             f"--train_file={params.train_file!r} has {len(examples)} usable "
             f"questions; with --train_batch_size={params.train_batch_size} "
             f"and --num_train_epochs={params.num_train_epochs} that is "
@@ -195,7 +196,7 @@ def validate(params):
     # The script marks these required; library callers get the same check.
     for name in ("bert_config_file", "vocab_file", "output_dir"):
         if not getattr(params, name):
-            raise file_io.UserInputError(f"--{name} is required")
+            raise errors.UserInputError(f"--{name} is required")
     config = BertConfig.from_json_file(params.bert_config_file)
     _check_flags(params, config)
     _check_settings(params)
@@ -216,7 +217,7 @@ def validate(params):
             params.predict_file, is_training=False, what="predict_file"
         )
         if not data.predict_examples:
-            raise file_io.UserInputError(
+            raise errors.UserInputError(
                 f"--predict_file={params.predict_file!r} has no questions"
             )
     return data

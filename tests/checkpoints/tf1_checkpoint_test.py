@@ -12,7 +12,7 @@ from bert_tf.checkpoints import save_tf1_checkpoint
 from bert_tf.checkpoints import variable_map
 from bert_tf.classifier.model import BertClassifier
 from bert_tf.config import BertConfig
-from bert_tf.file_io import UserInputError
+from bert_tf.errors import UserInputError
 from bert_tf.modeling import BertModel
 from bert_tf.modeling import BertPretrainingModel
 from bert_tf.optimization import create_optimizer

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from bert_tf import file_io
+from bert_tf import errors
 from bert_tf import tokenization
 from bert_tf import records as records_lib
 from bert_tf.classifier import features
@@ -188,7 +188,7 @@ def test_convert_examples_to_features_matches_single_conversion(tokenizer):
 
 def test_unknown_label_in_conversion_names_the_guid(tokenizer):
     example = InputExample("dev-7", "a", "b", "maybe")
-    with pytest.raises(file_io.UserInputError) as e:
+    with pytest.raises(errors.UserInputError) as e:
         features.convert_single_example(0, example, ["0", "1"], 8, tokenizer)
     assert str(e.value) == (
         "Example dev-7: label 'maybe' is not one of ['0', '1']"
@@ -265,7 +265,7 @@ def test_failed_write_leaves_no_file(tokenizer, tmp_path):
     examples = _examples("mrpc", "dev")
     examples[2] = InputExample("dev-3", "a", "b", "2")
     output = tmp_path / "eval.tf_record"
-    with pytest.raises(file_io.UserInputError):
+    with pytest.raises(errors.UserInputError):
         features.file_based_convert_examples_to_features(
             examples, ["0", "1"], MAX_SEQ_LENGTH, tokenizer, str(output)
         )

@@ -28,7 +28,7 @@ from bert_tf.classifier import processors
 from bert_tf.classifier import run as run_lib
 from bert_tf.classifier import task as task_lib
 from bert_tf.config import BertConfig
-from bert_tf.file_io import UserInputError
+from bert_tf.errors import UserInputError
 from bert_tf.tokenization import FullTokenizer
 from tests.classifier.serving_helpers import serve_in_fresh_process
 from tests.conftest import stderr_lines

@@ -11,7 +11,7 @@ import sys
 import pytest
 import tensorflow as tf
 
-from bert_tf import file_io
+from bert_tf import errors
 from bert_tf import tokenization
 from bert_tf.pretraining import corpus as corpus_lib
 from bert_tf.pretraining import create_data
@@ -217,7 +217,7 @@ def _error_params(tmp_path, **overrides):
     (dict(num_workers=0), "--num_workers=0: expected at least 1"),
 ])
 def test_bad_settings(tmp_path, overrides, message):
-    with pytest.raises(file_io.UserInputError) as error:
+    with pytest.raises(errors.UserInputError) as error:
         create_data.run(_error_params(tmp_path, **overrides))
     assert str(error.value) == message
     assert os.listdir(tmp_path) == []
@@ -225,7 +225,7 @@ def test_bad_settings(tmp_path, overrides, message):
 
 def test_input_pattern_that_matches_nothing(tmp_path):
     pattern = str(tmp_path / "missing-*.txt")
-    with pytest.raises(file_io.UserInputError) as error:
+    with pytest.raises(errors.UserInputError) as error:
         create_data.run(_error_params(tmp_path, input_file=pattern))
     assert str(error.value) == f"--input_file={pattern!r} matches no file"
     assert os.listdir(tmp_path) == []
@@ -233,7 +233,7 @@ def test_input_pattern_that_matches_nothing(tmp_path):
 
 def test_missing_vocab(tmp_path):
     vocab = str(tmp_path / "vocab.txt")
-    with pytest.raises(file_io.UserInputError) as error:
+    with pytest.raises(errors.UserInputError) as error:
         create_data.run(_error_params(tmp_path, vocab_file=vocab))
     assert str(error.value) == f"--vocab_file={vocab!r}: file not found"
     assert os.listdir(tmp_path) == []
@@ -244,7 +244,7 @@ def test_vocab_without_special_token(tmp_path, missing):
     tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the"]
     vocab = _write(tmp_path / "vocab.txt",
                    "\n".join(t for t in tokens if t != missing) + "\n")
-    with pytest.raises(file_io.UserInputError) as error:
+    with pytest.raises(errors.UserInputError) as error:
         create_data.run(_error_params(tmp_path, vocab_file=vocab))
     assert str(error.value) == f"--vocab_file={vocab!r} has no {missing} entry"
     assert os.listdir(tmp_path) == ["vocab.txt"]
@@ -253,7 +253,7 @@ def test_vocab_without_special_token(tmp_path, missing):
 @pytest.mark.parametrize("num_workers", [1, 2])
 def test_corpus_without_documents(tmp_path, num_workers):
     corpus = _write(tmp_path / "empty.txt", "\n \n\u200b\n\n")
-    with pytest.raises(file_io.UserInputError) as error:
+    with pytest.raises(errors.UserInputError) as error:
         create_data.run(_error_params(tmp_path, input_file=corpus,
                                       num_workers=num_workers))
     assert str(error.value) == (

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from bert_tf.file_io import UserInputError
+from bert_tf.errors import UserInputError
 from bert_tf.pretraining import dynamic_masking
 from bert_tf.pretraining import input_pipeline
 from tests.conftest import testdata

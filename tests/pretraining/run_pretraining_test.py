@@ -6,7 +6,7 @@ import tensorflow as tf
 
 from bert_tf import estimator
 from bert_tf.config import BertConfig
-from bert_tf.file_io import UserInputError
+from bert_tf.errors import UserInputError
 from bert_tf.pretraining.task import PretrainingTask
 from bert_tf.pretraining import input_pipeline
 from bert_tf.pretraining import run as run_lib

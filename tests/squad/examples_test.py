@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from bert_tf.file_io import UserInputError
+from bert_tf.errors import UserInputError
 from bert_tf.squad import examples
 from tests.conftest import read_jsonl
 from tests.conftest import testdata

@@ -10,7 +10,7 @@ import pytest
 import tensorflow as tf
 
 from bert_tf import tokenization
-from bert_tf.file_io import UserInputError
+from bert_tf.errors import UserInputError
 from bert_tf.squad import features
 from tests.conftest import read_jsonl
 from tests.conftest import testdata

@@ -18,7 +18,7 @@ import pytest
 import tensorflow as tf
 
 from bert_tf import tokenization
-from bert_tf.file_io import UserInputError
+from bert_tf.errors import UserInputError
 from bert_tf.squad import examples
 from bert_tf.squad import features
 from bert_tf.squad import run as run_lib

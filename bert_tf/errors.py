@@ -1,0 +1,13 @@
+"""The one error type bert_tf raises for bad user input.
+
+It imports nothing, so that every module, tensor code or not, can raise it.
+The scripts turn it into a one-line `ERROR: ...` message and exit status 1.
+"""
+
+
+class UserInputError(ValueError):
+    """Bad input from the user: the message is meant to be shown as is.
+
+    The message names the flag, file or value and what was expected, e.g.
+    `--max_seq_length=600: cannot use sequence length 600 because ...`.
+    """
