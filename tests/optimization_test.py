@@ -18,6 +18,7 @@ import tensorflow as tf
 
 from bert_tf import errors
 from bert_tf import optimization
+from bert_tf.distribution import dtype_policy
 
 _TESTDATA = os.path.join(os.path.dirname(__file__), "testdata", "optimizer")
 _ABS = 1e-6  # the fixture's tolerance for variables and slots
@@ -424,8 +425,7 @@ def test_fit_worked_example(policy, jit_compile, accumulation):
     # float16 under the initial loss scale 2^15), clipped to -1, so
     # m = -0.1, v = 0.001 and the kernel moves by
     # 0.01 * 0.1 / (sqrt(0.001) + 1e-6), whatever the compute precision.
-    keras.mixed_precision.set_global_policy(policy)
-    try:
+    with dtype_policy(policy):
         inputs = keras.Input((1,))
         dense = keras.layers.Dense(
             1, use_bias=False, kernel_initializer="zeros", name="dense"
@@ -440,8 +440,6 @@ def test_fit_worked_example(policy, jit_compile, accumulation):
         model.compile(optimizer=optimizer, loss="mse", jit_compile=jit_compile)
         x = np.ones((accumulation, 1), np.float32)
         model.fit(x, 0.75 * x, batch_size=1, epochs=1, verbose=0)
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
     assert dense.kernel.dtype == "float32"
     assert int(optimizer.iterations.numpy()) == 1
     expected = 0.01 * 0.1 / (math.sqrt(0.001) + 1e-6)

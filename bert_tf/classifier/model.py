@@ -42,8 +42,6 @@ class BertClassifier(keras.Model):
         return {"logits": logits, "probabilities": ops.softmax(logits, axis=-1)}
 
     def get_config(self):
-        return {
-            "config": self.config.to_dict(),
-            "num_labels": self.num_labels,
-            "name": self.name,
-        }
+        config = super().get_config()
+        config.update(config=self.config.to_dict(), num_labels=self.num_labels)
+        return config

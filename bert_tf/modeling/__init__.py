@@ -1,8 +1,9 @@
 """The BERT model, as `modeling.py` of google-research/bert.
 
 `BertConfig` and `BertModel` keep the original's names; the heads of the
-original scripts live in `heads`, and `BertPretrainingModel` combines the
-encoder with the masked-LM and next-sentence heads.
+original scripts live in `heads` and their losses in `losses`, and
+`BertPretrainingModel` combines the encoder with the masked-LM and
+next-sentence heads.
 """
 
 from bert_tf.config import BertConfig

@@ -12,8 +12,8 @@ from keras import ops
 
 from bert_tf.modeling import fused
 
-# B=batch, F=from (query) length, T=to (key) length, N=heads, D=head size,
-# H=N*D hidden size.
+# B=batch, F=from (query) length, T=to (key) length (both the sequence
+# length S), N=heads, D=head size, H=N*D hidden size.
 
 
 @keras.saving.register_keras_serializable(package="bert_tf")
@@ -85,19 +85,14 @@ class SelfAttention(keras.layers.Layer):
         scores = ops.matmul(query, key)  # [B, N, F, T]
         scores = scores * (1.0 / math.sqrt(self.head_size))
         scores = scores + ops.cast(attention_mask_adder, scores.dtype)
-        if training and self.dropout_rate > 0:
-            probs = fused.softmax_dropout(
-                scores, self.dropout_rate, self.seed_generator.next()
-            )
-        elif not training and fused.onednn_inference(scores):
-            probs = ops.softmax(scores, axis=-1)  # in float32 inside oneDNN
-        else:
-            probs = ops.softmax(ops.cast(scores, "float32"), axis=-1)
-            probs = ops.cast(probs, self.compute_dtype)
+        probs = fused.attention_probs(
+            scores, self.dropout_rate, self.seed_generator, training=training
+        )  # [B, N, F, T]
 
         context = ops.matmul(probs, value)  # [B, N, F, D]
         context = ops.transpose(context, (0, 2, 1, 3))  # [B, F, N, D]
-        return ops.reshape(context, (batch_size, seq_length, self.hidden_size))
+        context = ops.reshape(context, (batch_size, seq_length, self.hidden_size))
+        return context  # [B, F, H]
 
     def get_config(self):
         config = super().get_config()

@@ -85,18 +85,13 @@ class BertEmbeddings(keras.layers.Layer):
         embeddings = word + token_type
         embeddings = embeddings + ops.expand_dims(positions, 0)
         embeddings = ops.cast(embeddings, self.compute_dtype)
-        norm = fused.layer_norm if training else fused.inference_layer_norm
-        embeddings = norm(
+        return fused.norm_and_dropout(
             embeddings,
-            self.layer_norm.gamma.value,
-            self.layer_norm.beta.value,
-            self.layer_norm.epsilon,
-        )
-        if not training or self.dropout_rate == 0:
-            return embeddings
-        return fused.dropout(
-            embeddings, self.dropout_rate, self.seed_generator.next()
-        )
+            self.layer_norm,
+            self.dropout_rate,
+            self.seed_generator,
+            training=training,
+        )  # [B, S, H]
 
     def get_config(self):
         config = super().get_config()

@@ -14,6 +14,21 @@ modeling module written in TensorFlow rather than `keras.ops`: custom
 gradients, `jit_compile` and integer stateless random bits have no
 `keras.ops` form.
 
+Layers call one entry point per operation and pass `training`; the entry
+point picks the kernel, so the choice is made here and nowhere else:
+
+- `activation`: the fused `gelu` in training, TF's gelu op at inference.
+- `attention_probs`: `softmax_dropout` when training drops anything;
+  otherwise oneDNN's bfloat16 softmax (inference only) or a float32 one.
+- `add_and_norm` (LayerNorm(dropout(x) + residual)) and `norm_and_dropout`
+  (dropout(LayerNorm(x))): `residual_layer_norm`, or `layer_norm` and
+  `dropout`, in training; `inference_layer_norm` at inference.
+- `biased_cross_entropy`: `softmax_cross_entropy` in training, TF's
+  cross-entropy op at inference.
+
+The kernels themselves stay public so that tests can hold each one against
+the formula it replaces.
+
 Dropout keeps an element when a 16-bit random integer is at least
 round(rate * 65536): one 32-bit Philox word gives two decisions, half the
 random-number work of one float per element. The drop probability is
@@ -30,6 +45,7 @@ import threading
 
 import tensorflow as tf
 
+from bert_tf.modeling import activations
 from bert_tf.modeling import onednn
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -58,9 +74,96 @@ def _tracing_plain():
     return getattr(_tracing, "plain", False)
 
 
-def onednn_inference(x, *params):
+def uses_onednn(x, *params):
     """Whether inference on bfloat16 `x` and `params` takes `onednn`'s ops."""
     return not _tracing_plain() and onednn.runs_16bit(x, *params)
+
+
+# The layers' entry points: one per operation, the kernel chosen by
+# `training`. They take a seed generator, not a seed, so that inference
+# draws none.
+
+
+def activation(x, function, training):
+    """`function(x)` for a `function` from `activations.get_activation`.
+
+    The original's tanh GELU runs as the `gelu` kernel in training. At
+    inference it is TF's gelu op, which oneDNN fuses into the matmul and
+    bias add before it when called inside the Dense layer's `call`. None is
+    the identity; other functions are applied as they are.
+    """
+    if function is None:
+        return x
+    if function is not activations.gelu:
+        return function(x)
+    if training:
+        return gelu(x)
+    return tf.nn.gelu(x, approximate=True)
+
+
+def attention_probs(scores, rate, seed_generator, training):
+    """dropout(softmax(scores)) over the last axis, the softmax in float32.
+
+    Args:
+      scores: float Tensor, attention scores with the mask already added.
+      rate: the attention dropout probability.
+      seed_generator: a `keras.random.SeedGenerator` for the dropout seed.
+      training: whether to drop out.
+    """
+    if training and rate > 0:
+        return softmax_dropout(scores, rate, seed_generator.next())
+    if not training and uses_onednn(scores):
+        return tf.nn.softmax(scores, axis=-1)  # in float32 inside oneDNN
+    probs = tf.nn.softmax(_float32(scores), axis=-1)
+    return tf.cast(probs, scores.dtype)
+
+
+def add_and_norm(x, residual, norm_layer, rate, seed_generator, training):
+    """LayerNorm(dropout(x) + residual): a transformer sublayer's output.
+
+    `norm_layer` is the `keras.layers.LayerNormalization` that holds gamma,
+    beta and epsilon; its own `call` is never used.
+    """
+    gamma, beta = norm_layer.gamma.value, norm_layer.beta.value
+    if not training:
+        return inference_layer_norm(
+            x, gamma, beta, norm_layer.epsilon, residual
+        )
+    return residual_layer_norm(
+        x,
+        residual,
+        gamma,
+        beta,
+        norm_layer.epsilon,
+        rate,
+        seed_generator.next(),
+    )
+
+
+def norm_and_dropout(x, norm_layer, rate, seed_generator, training):
+    """dropout(LayerNorm(x)): the embeddings' output (see `add_and_norm`)."""
+    gamma, beta = norm_layer.gamma.value, norm_layer.beta.value
+    if not training:
+        return inference_layer_norm(x, gamma, beta, norm_layer.epsilon)
+    normalized = layer_norm(x, gamma, beta, norm_layer.epsilon)
+    if rate == 0:
+        return normalized
+    return dropout(normalized, rate, seed_generator.next())
+
+
+def biased_cross_entropy(logits, bias, labels, training):
+    """-log_softmax(logits + bias)[label] per row, float32 [N].
+
+    `logits` [N, V] in any float dtype, `bias` [V], `labels` int32 [N]. In
+    training, the `softmax_cross_entropy` kernel, for its cheaper gradient;
+    with no gradient to compute, TF's cross-entropy op on the float32 sum.
+    """
+    if training:
+        return softmax_cross_entropy(logits, bias, labels)
+    biased = _float32(logits) + _float32(bias)
+    return tf.nn.sparse_softmax_cross_entropy_with_logits(
+        labels=labels, logits=biased
+    )
 
 
 def _xla(function):
@@ -257,7 +360,7 @@ def inference_layer_norm(x, gamma, beta, epsilon, residual=None):
     add) and oneDNN normalizes in float32; see `onednn`.
     """
     operands = (gamma, beta) if residual is None else (gamma, beta, residual)
-    if not onednn_inference(x, *operands):
+    if not uses_onednn(x, *operands):
         return _inference_layer_norm(x, residual, gamma, beta, epsilon)
     total = x if residual is None else x + residual
 

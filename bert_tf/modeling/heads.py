@@ -34,10 +34,12 @@ def gather_indexes(sequence_tensor, positions):
 class MaskedLMHead(keras.layers.Layer):
     """Masked-LM logits, decoder tied to the word embedding table.
 
-    `call(sequence_output, masked_lm_positions, embedding_table)` returns
-    logits [B * P, V] in float32: transform dense (hidden_act), LayerNorm,
-    then `x @ embedding_table^T + output_bias`. Their log_softmax is the
-    original's `log_probs`.
+    `call(sequence_output, masked_lm_positions, embedding_table)` gathers
+    the masked positions, applies the transform dense (hidden_act) and
+    LayerNorm, and returns `x @ embedding_table^T` [B * P, V] in the compute
+    dtype, before `output_bias`: the training loss adds the bias inside its
+    fused kernel (`losses.masked_lm_loss`). `add_output_bias` completes the
+    float32 logits, whose log_softmax is the original's `log_probs`.
     """
 
     def __init__(
@@ -69,20 +71,14 @@ class MaskedLMHead(keras.layers.Layer):
         )
         self.built = True
 
-    def call(
-        self, sequence_output, masked_lm_positions, embedding_table, add_bias=True
-    ):
-        """Float32 logits [B * P, V].
-
-        With `add_bias=False`: the product before `output_bias`, in the
-        compute dtype, for a fused loss (`add_output_bias` completes it).
-        """
+    def call(self, sequence_output, masked_lm_positions, embedding_table):
         x = gather_indexes(sequence_output, masked_lm_positions)  # [B * P, H]
         x = self.transform_layer_norm(self.transform_dense(x))
-        logits = ops.matmul(x, ops.transpose(ops.cast(embedding_table, x.dtype)))
-        return self.add_output_bias(logits) if add_bias else logits
+        table = ops.cast(embedding_table, x.dtype)  # [V, H]
+        return ops.matmul(x, ops.transpose(table))  # [B * P, V]
 
     def add_output_bias(self, logits):
+        """Float32 `logits + output_bias`, for logits [B * P, V] from `call`."""
         return ops.cast(logits, "float32") + ops.cast(self.output_bias, "float32")
 
     def get_config(self):
@@ -142,8 +138,12 @@ class NextSentenceHead(OutputProjection):
     """Next-sentence logits [B, 2] from the pooled output (0 = is next)."""
 
     def __init__(self, input_size, initializer_range=0.02, **kwargs):
-        kwargs.pop("units", None)
         super().__init__(2, input_size, initializer_range, **kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        del config["units"]
+        return config
 
 
 @keras.saving.register_keras_serializable(package="bert_tf")
@@ -155,8 +155,6 @@ class ClassifierHead(OutputProjection):
     """
 
     def __init__(self, num_labels, input_size, dropout_rate=0.1, **kwargs):
-        kwargs.pop("units", None)
-        kwargs.pop("initializer_range", None)
         super().__init__(num_labels, input_size, 0.02, **kwargs)
         self.dropout_rate = dropout_rate
         self.dropout = keras.layers.Dropout(dropout_rate, dtype=self.dtype_policy)
@@ -166,6 +164,7 @@ class ClassifierHead(OutputProjection):
 
     def get_config(self):
         config = super().get_config()
+        del config["units"], config["initializer_range"]
         config.update(num_labels=self.units, dropout_rate=self.dropout_rate)
         return config
 
@@ -175,10 +174,13 @@ class SpanHead(OutputProjection):
     """run_squad's head: start and end logits, each [B, S], from [B, S, H]."""
 
     def __init__(self, input_size, **kwargs):
-        kwargs.pop("units", None)
-        kwargs.pop("initializer_range", None)
         super().__init__(2, input_size, 0.02, **kwargs)
 
     def call(self, sequence_output):
         logits = super().call(sequence_output)  # [B, S, 2]
         return logits[..., 0], logits[..., 1]
+
+    def get_config(self):
+        config = super().get_config()
+        del config["units"], config["initializer_range"]
+        return config

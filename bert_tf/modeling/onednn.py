@@ -19,7 +19,7 @@ switch:
 with oneDNN enabled and no GPU or TPU that would take the ops. Everything
 else keeps the portable path: eager calls, functions that XLA compiles, and
 tracing under `fused.plain_tf_ops()` (SavedModels must load on any build).
-Callers ask `fused.onednn_inference`, which checks all of it.
+Callers ask `fused.uses_onednn`, which checks all of it.
 """
 
 import functools

@@ -15,15 +15,15 @@ from bert_tf.modeling import activations
 from bert_tf.modeling import attention
 from bert_tf.modeling import fused
 
-# B=batch, S=sequence length, H=hidden size.
+# B=batch, S=sequence length, H=hidden size, I=intermediate size.
 
 
 class _IntermediateDense(keras.layers.Dense):
-    """Dense with `hidden_act` applied by the kernel that suits the mode.
+    """Dense followed by `hidden_act`, applied inside this layer's `call`.
 
-    For "gelu" (the original's tanh formula): at inference, Keras's single
-    gelu op, which oneDNN fuses into the matmul and bias add before it (only
-    when applied inside this layer's call); in training, `fused.gelu`.
+    At inference oneDNN fuses the original's GELU into the matmul and bias
+    add only when the three run in one layer's call; `fused.activation`
+    picks the kernel.
     """
 
     def __init__(self, units, hidden_act, **kwargs):
@@ -32,13 +32,7 @@ class _IntermediateDense(keras.layers.Dense):
 
     def call(self, inputs, training=None):
         outputs = super().call(inputs)
-        if self.hidden_activation is None:  # "linear" or ""
-            return outputs
-        if self.hidden_activation is not activations.gelu:
-            return self.hidden_activation(outputs)
-        if training:
-            return fused.gelu(outputs)
-        return ops.gelu(outputs, approximate=True)
+        return fused.activation(outputs, self.hidden_activation, training)
 
 
 @keras.saving.register_keras_serializable(package="bert_tf")
@@ -47,8 +41,8 @@ class TransformerLayer(keras.layers.Layer):
 
     `call(x, attention_mask_adder)` maps [B, S, H] to [B, S, H]. Dropout is
     applied after each projection back to H and on the attention
-    probabilities, only when `training=True`; training runs GELU and each
-    dropout + residual + LayerNorm as `fused` kernels.
+    probabilities, only when `training=True`; `fused` picks the kernels for
+    the activation and each dropout + residual + LayerNorm.
     """
 
     def __init__(
@@ -120,45 +114,36 @@ class TransformerLayer(keras.layers.Layer):
         self.seed_generator = keras.random.SeedGenerator()
         self.built = True
 
-    def _add_and_norm(self, layer_norm, x, residual, training):
-        """LayerNorm(dropout(x) + residual)."""
-        if not training:
-            return fused.inference_layer_norm(
-                x,
-                layer_norm.gamma.value,
-                layer_norm.beta.value,
-                layer_norm.epsilon,
-                residual,
-            )
-        return fused.residual_layer_norm(
-            x,
-            residual,
-            layer_norm.gamma.value,
-            layer_norm.beta.value,
-            layer_norm.epsilon,
-            self.hidden_dropout_prob,
-            self.seed_generator.next(),
-        )
-
     def call(self, x, attention_mask_adder, training=None):
         input_shape = ops.shape(x)
-        context = self.attention(x, attention_mask_adder, training=training)
+        attention_output = self.attention(
+            x, attention_mask_adder, training=training
+        )  # [B, S, H]
         # The rest runs on [B * S, H] matrices, as the original: oneDNN fuses
         # a 2-D matmul with its bias add and gelu, not a 3-D one.
         x = ops.reshape(x, (-1, self.hidden_size))  # [B * S, H]
-        context = ops.reshape(context, (-1, self.hidden_size))  # [B * S, H]
-        attention_output = self._add_and_norm(
-            self.attention_layer_norm,
-            self.attention_output_dense(context),
-            x,
-            training,
-        )
-        intermediate = self.intermediate_dense(attention_output, training=training)
-        layer_output = self._add_and_norm(
-            self.output_layer_norm,
-            self.output_dense(intermediate),
+        attention_output = ops.reshape(attention_output, (-1, self.hidden_size))
+        attention_output = self.attention_output_dense(attention_output)
+        attention_output = fused.add_and_norm(
             attention_output,
-            training,
+            x,
+            self.attention_layer_norm,
+            self.hidden_dropout_prob,
+            self.seed_generator,
+            training=training,
+        )  # [B * S, H]
+
+        intermediate = self.intermediate_dense(
+            attention_output, training=training
+        )  # [B * S, I]
+        layer_output = self.output_dense(intermediate)  # [B * S, H]
+        layer_output = fused.add_and_norm(
+            layer_output,
+            attention_output,
+            self.output_layer_norm,
+            self.hidden_dropout_prob,
+            self.seed_generator,
+            training=training,
         )
         return ops.reshape(layer_output, input_shape)  # [B, S, H]
 

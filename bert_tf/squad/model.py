@@ -34,4 +34,6 @@ class BertSpanModel(keras.Model):
         return {"start_logits": start_logits, "end_logits": end_logits}
 
     def get_config(self):
-        return {"config": self.config.to_dict(), "name": self.name}
+        config = super().get_config()
+        config.update(config=self.config.to_dict())
+        return config
