@@ -1,9 +1,9 @@
 """Examples and the TSV reading every classification task shares.
 
 `InputExample`, `PaddingInputExample` and the `DataProcessor` base class of
-google-research/bert's run_classifier.py. The task readers themselves are in
-`bert_tf.classifier.processors` (the original four and the task registry)
-and `bert_tf.classifier.glue_processors` (the other GLUE tasks).
+google-research/bert's run_classifier.py. The task readers themselves, the
+original four and the other GLUE tasks, and the task registry are in
+`bert_tf.classifier.processors`.
 
 Rows are split on tabs only: `_read_tsv` passes `quotechar=None` to
 `csv.reader`, as the original does, so a `"` is an ordinary character.

@@ -25,7 +25,7 @@ from bert_tf.tokenization import load_vocab
 
 
 def pair_lengths(len_a, len_b, max_length):
-    """Lengths after the original's `_truncate_seq_pair`, for int tensors.
+    """Lengths after `bert_tf.packing.truncate_seq_pair`, for int tensors.
 
     That loop pops the last token of the longer list (of `b` on a tie)
     until the pair fits. In closed form: only the longer one shrinks while

@@ -7,6 +7,9 @@ The TFRecords hold the original's features (`input_ids`, `input_mask`,
 `segment_ids`, `label_ids`, `is_real_example`), so files written by either
 implementation can be read by the other.
 
+Truncation, `[CLS]`/`[SEP]` and zero padding are `bert_tf.packing`'s,
+shared with feature extraction.
+
 Regression tasks (STS-B) are marked by `label_list=None`: their `label_id` is
 the float score and `label_ids` is stored as a float feature.
 
@@ -22,8 +25,9 @@ from absl import logging
 
 from bert_tf import errors
 from bert_tf import file_io
+from bert_tf import packing
 from bert_tf import records
-from bert_tf.classifier import processors
+from bert_tf.classifier import examples as examples_lib
 
 
 @dataclasses.dataclass
@@ -45,60 +49,6 @@ class InputFeatures:
     segment_ids: List[int]
     label_id: Union[int, float]
     is_real_example: bool = True
-
-
-def _truncate_seq_pair(tokens_a, tokens_b, max_length):
-    """Truncates a sequence pair in place to at most `max_length` tokens.
-
-    One token at a time is removed from the end of the longer sequence (from
-    tokens_b on a tie): a longer sequence likely has less information per
-    token than a shorter one, so this keeps more of the shorter text than
-    cutting a fixed share from each would.
-    """
-    while len(tokens_a) + len(tokens_b) > max_length:
-        if len(tokens_a) > len(tokens_b):
-            tokens_a.pop()
-        else:
-            tokens_b.pop()
-
-
-def tokenize_example(example, max_seq_length, tokenizer):
-    """Builds the truncated `[CLS] a [SEP] b [SEP]` token list of an example.
-
-    An empty text_b, or one that tokenizes to nothing, makes the example a
-    single sentence, as in the original.
-
-    Example: text_a "The cat sat ." and text_b "It slept ." with the uncased
-    vocab give tokens `[CLS] the cat sat . [SEP] it slept . [SEP]` and
-    segment ids `0 0 0 0 0 0 1 1 1 1`.
-
-    Args:
-      example: an `InputExample`.
-      max_seq_length: the length after truncation, counting the special
-        tokens.
-      tokenizer: a `FullTokenizer` (anything with `tokenize(text)`).
-
-    Returns:
-      (tokens, segment_ids): two lists of the same length, at most
-      max_seq_length, not padded.
-    """
-    tokens_a = tokenizer.tokenize(example.text_a)
-    tokens_b = None
-    if example.text_b:
-        tokens_b = tokenizer.tokenize(example.text_b)
-    if tokens_b:
-        # Room for [CLS], [SEP], [SEP].
-        _truncate_seq_pair(tokens_a, tokens_b, max_seq_length - 3)
-    else:
-        # Room for [CLS] and [SEP].
-        tokens_a = tokens_a[: max_seq_length - 2]
-
-    tokens = ["[CLS]"] + tokens_a + ["[SEP]"]
-    segment_ids = [0] * len(tokens)
-    if tokens_b:
-        tokens += tokens_b + ["[SEP]"]
-        segment_ids += [1] * (len(tokens_b) + 1)
-    return tokens, segment_ids
 
 
 def _label_id(example, label_list):
@@ -133,7 +83,7 @@ def convert_single_example(
     Raises:
       UserInputError: if the example's label is not in label_list.
     """
-    if isinstance(example, processors.PaddingInputExample):
+    if isinstance(example, examples_lib.PaddingInputExample):
         return InputFeatures(
             input_ids=[0] * max_seq_length,
             input_mask=[0] * max_seq_length,
@@ -142,34 +92,40 @@ def convert_single_example(
             is_real_example=False,
         )
 
-    tokens, segment_ids = tokenize_example(example, max_seq_length, tokenizer)
-    input_ids = tokenizer.convert_tokens_to_ids(tokens)
-    input_mask = [1] * len(input_ids)
-    padding = [0] * (max_seq_length - len(input_ids))
-    input_ids = list(input_ids) + padding
-    input_mask += padding
-    segment_ids = segment_ids + padding
-    label_id = _label_id(example, label_list)
-
-    if ex_index < 5:
-        logging.info("*** Example ***")
-        logging.info("guid: %s", example.guid)
-        logging.info("tokens: %s", " ".join(tokens))
-        logging.info("input_ids: %s", " ".join(str(x) for x in input_ids))
-        logging.info("input_mask: %s", " ".join(str(x) for x in input_mask))
-        logging.info("segment_ids: %s", " ".join(str(x) for x in segment_ids))
-        if label_list is None:
-            logging.info("label: %s (id = %s)", example.label, label_id)
-        else:
-            logging.info("label: %s (id = %d)", example.label, label_id)
-
-    return InputFeatures(
+    tokens, segment_ids = packing.tokenize_pair(
+        example.text_a, example.text_b, max_seq_length, tokenizer
+    )
+    input_ids, input_mask, segment_ids = packing.pad_inputs(
+        tokenizer.convert_tokens_to_ids(tokens), segment_ids, max_seq_length
+    )
+    feature = InputFeatures(
         input_ids=input_ids,
         input_mask=input_mask,
         segment_ids=segment_ids,
-        label_id=label_id,
+        label_id=_label_id(example, label_list),
         is_real_example=True,
     )
+    if ex_index < 5:
+        _log_example(example, tokens, feature, label_list)
+    return feature
+
+
+def _log_example(example, tokens, feature, label_list):
+    """The original's "*** Example ***" block of one converted example."""
+    logging.info("*** Example ***")
+    logging.info("guid: %s", example.guid)
+    logging.info("tokens: %s", " ".join(tokens))
+    logging.info("input_ids: %s", " ".join(str(x) for x in feature.input_ids))
+    logging.info(
+        "input_mask: %s", " ".join(str(x) for x in feature.input_mask)
+    )
+    logging.info(
+        "segment_ids: %s", " ".join(str(x) for x in feature.segment_ids)
+    )
+    if label_list is None:
+        logging.info("label: %s (id = %s)", example.label, feature.label_id)
+    else:
+        logging.info("label: %s (id = %d)", example.label, feature.label_id)
 
 
 def convert_examples_to_features(
@@ -274,5 +230,5 @@ def pad_examples_to_batch(examples, batch_size):
         raise ValueError(f"batch_size must be positive, got {batch_size}")
     num_padding = -len(examples) % batch_size
     return list(examples) + [
-        processors.PaddingInputExample() for _ in range(num_padding)
+        examples_lib.PaddingInputExample() for _ in range(num_padding)
     ]

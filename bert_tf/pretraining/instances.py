@@ -5,6 +5,11 @@ google-research/bert: `create_instances_from_document` and
 `truncate_seq_pair`, with one `random.Random` shared by them and by
 `bert_tf.pretraining.masking` in the reference's call order (SPEC 5.3).
 
+`document_spans` follows the reference's steps for one document: draw a
+target length (`_target_seq_length`), gather segments into a chunk, split
+the chunk into A and B (B from another document for a "random next" pair,
+`_random_next_span`), and truncate the pair (`truncate_spans`).
+
 How this differs from the original, without changing a single output bit:
 
 * Instances are sampled as spans into a `bert_tf.pretraining.corpus.Corpus`
@@ -27,8 +32,8 @@ from absl import logging
 
 from bert_tf.pretraining import corpus as corpus_lib
 from bert_tf.pretraining.masking import Symbols
+from bert_tf.pretraining.masking import choose_masked_lm_replacements
 from bert_tf.pretraining.masking import create_masked_lm_predictions
-from bert_tf.pretraining.masking import mask_tokens
 from bert_tf.pretraining.python_random import randbelow
 from bert_tf.pretraining.python_random import shuffle
 
@@ -59,15 +64,40 @@ class TrainingInstance:
 def truncate_seq_pair(tokens_a, tokens_b, max_num_tokens, rng):
     """Truncates two lists in place to at most `max_num_tokens` together.
 
-    The longer list loses a token (B on ties), from the front or the back at
-    random, so that neither end is always cut: one `rng.random()` per token.
+    Example: with seed 12345 the draws are 0.42, 0.01, 0.83, so
+    `list("abcdef"), list("xy")` cut to 5 tokens lose "a", "b", then "f":
+    `list("cde"), list("xy")`.
+
+    Same cuts and draws as `truncate_spans`, which does the work.
     """
-    while len(tokens_a) + len(tokens_b) > max_num_tokens:
-        longer = tokens_a if len(tokens_a) > len(tokens_b) else tokens_b
-        if rng.random() < 0.5:
-            del longer[0]
+    a_start, a_end, b_start, b_end = truncate_spans(
+        0, len(tokens_a), 0, len(tokens_b), max_num_tokens, rng)
+    del tokens_a[a_end:], tokens_a[:a_start]
+    del tokens_b[b_end:], tokens_b[:b_start]
+
+
+def truncate_spans(a_start, a_end, b_start, b_end, max_num_tokens, rng):
+    """The reference's `truncate_seq_pair` on [start, end) spans.
+
+    The longer span (B on ties) loses one token at a time until both fit in
+    `max_num_tokens`: from the front or the back at random, so that neither
+    end is always the one cut. One `rng.random()` per removed token.
+
+    Returns:
+      (a_start, a_end, b_start, b_end) after truncation.
+    """
+    random = rng.random
+    while (a_end - a_start) + (b_end - b_start) > max_num_tokens:
+        if (a_end - a_start) > (b_end - b_start):
+            if random() < 0.5:
+                a_start += 1
+            else:
+                a_end -= 1
+        elif random() < 0.5:
+            b_start += 1
         else:
-            longer.pop()
+            b_end -= 1
+    return a_start, a_end, b_start, b_end
 
 
 def document_spans(corpus, order, document_index, max_seq_length,
@@ -87,24 +117,13 @@ def document_spans(corpus, order, document_index, max_seq_length,
       (a_start, a_end, b_start, b_end, is_random_next): A is
       `corpus.tokens[a_start:a_end]`, B likewise, after truncation.
     """
-    random = rng.random
     getrandbits = rng.getrandbits
     seg = corpus.segment_starts
-    docs = corpus.document_starts
-    num_documents = len(order)
     max_num_tokens = max_seq_length - 3
-
-    # We *usually* fill the whole sequence, since it is padded to
-    # max_seq_length anyway, but *sometimes* use a shorter target so that
-    # pre-training sees lengths like fine-tuning. The target is a soft goal;
-    # max_seq_length is the hard limit.
-    target_seq_length = max_num_tokens
-    if random() < short_seq_prob:
-        target_seq_length = 2 + randbelow(getrandbits, max_num_tokens - 1)
-
-    doc = order[document_index]
-    first = docs[doc]
-    num_segments = docs[doc + 1] - first
+    target_seq_length = _target_seq_length(max_num_tokens, short_seq_prob,
+                                           rng)
+    first = corpus.document_starts[order[document_index]]
+    num_segments = corpus.document_starts[order[document_index] + 1] - first
     # The chunk is the run of segments [chunk_start, chunk_start + chunk_size).
     # A and B follow real sentence boundaries, not an arbitrary split point,
     # which would make next-sentence prediction too easy.
@@ -124,49 +143,62 @@ def document_spans(corpus, order, document_index, max_seq_length,
                 a_segments = 1 + randbelow(getrandbits, chunk_size - 1)
             a_start = seg[chunk_start]
             a_end = seg[chunk_start + a_segments]
-
-            if chunk_size == 1 or random() < 0.5:
-                is_random_next = True
-                target_b_length = target_seq_length - (a_end - a_start)
-                # Avoid taking B from this document; 10 tries, after which
-                # the last draw is used as it is.
-                for _ in range(10):
-                    random_index = randbelow(getrandbits, num_documents)
-                    if random_index != document_index:
-                        break
-                other = order[random_index]
-                other_first = docs[other]
-                other_end = docs[other + 1]
-                j = other_first + randbelow(getrandbits,
-                                            other_end - other_first)
-                b_start = b_end = seg[j]
-                while j < other_end:
-                    j += 1
-                    b_end = seg[j]
-                    if b_end - b_start >= target_b_length:
-                        break
+            is_random_next = chunk_size == 1 or rng.random() < 0.5
+            if is_random_next:
+                b_start, b_end = _random_next_span(
+                    corpus, order, document_index,
+                    target_seq_length - (a_end - a_start), rng)
                 # The chunk's unused B segments are "put back" and read again.
                 i -= chunk_size - a_segments
             else:
-                is_random_next = False
                 b_start = a_end
                 b_end = seg[chunk_start + chunk_size]
-
-            # truncate_seq_pair on spans: same draws, same cuts.
-            while (a_end - a_start) + (b_end - b_start) > max_num_tokens:
-                if (a_end - a_start) > (b_end - b_start):
-                    if random() < 0.5:
-                        a_start += 1
-                    else:
-                        a_end -= 1
-                elif random() < 0.5:
-                    b_start += 1
-                else:
-                    b_end -= 1
-            yield a_start, a_end, b_start, b_end, is_random_next
+            yield (*truncate_spans(a_start, a_end, b_start, b_end,
+                                   max_num_tokens, rng), is_random_next)
             chunk_size = 0
             current_length = 0
         i += 1
+
+
+def _target_seq_length(max_num_tokens, short_seq_prob, rng):
+    """The length one document's pairs aim for, drawn once per pass."""
+    # We *usually* fill the whole sequence, since it is padded to
+    # max_seq_length anyway, but *sometimes* use a shorter target so that
+    # pre-training sees lengths like fine-tuning. The target is a soft goal;
+    # max_seq_length is the hard limit.
+    if rng.random() < short_seq_prob:
+        return 2 + randbelow(rng.getrandbits, max_num_tokens - 1)
+    return max_num_tokens
+
+
+def _random_next_span(corpus, order, document_index, target_b_length, rng):
+    """B for a "random next" pair: segments from a random other document.
+
+    Starts at a random segment and takes at least one, stopping at the first
+    that brings B to `target_b_length` tokens or at the document's end.
+
+    Returns:
+      (b_start, b_end), a span of `corpus.tokens`.
+    """
+    getrandbits = rng.getrandbits
+    # Avoid taking B from this document; 10 tries (rarely more than one on a
+    # large corpus), after which the last draw is used as it is.
+    for _ in range(10):
+        random_index = randbelow(getrandbits, len(order))
+        if random_index != document_index:
+            break
+    other = order[random_index]
+    other_first = corpus.document_starts[other]
+    other_end = corpus.document_starts[other + 1]
+    seg = corpus.segment_starts
+    j = other_first + randbelow(getrandbits, other_end - other_first)
+    b_start = b_end = seg[j]
+    while j < other_end:
+        j += 1
+        b_end = seg[j]
+        if b_end - b_start >= target_b_length:
+            break
+    return b_start, b_end
 
 
 def instance_tokens(corpus_tokens, a_start, a_end, b_start, b_end, symbols):
@@ -190,7 +222,7 @@ def generate(corpus, dupe_factor, max_seq_length, short_seq_prob,
 
     Yields:
       (a_start, a_end, b_start, b_end, is_random_next, masked), `masked` as
-      returned by `mask_tokens`.
+      returned by `choose_masked_lm_replacements`.
     """
     if max_seq_length < 5:
         raise ValueError(f"max_seq_length={max_seq_length} < 5")
@@ -209,7 +241,7 @@ def generate(corpus, dupe_factor, max_seq_length, short_seq_prob,
             for span in document_spans(corpus, order, document_index,
                                        max_seq_length, short_seq_prob, rng):
                 instance = instance_tokens(tokens, *span[:4], symbols)
-                masked = mask_tokens(
+                masked = choose_masked_lm_replacements(
                     instance, masked_lm_prob, max_predictions_per_seq,
                     symbols, rng, do_whole_word_mask,
                     span[1] - span[0] if boundaries_known else None)

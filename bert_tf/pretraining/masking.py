@@ -1,10 +1,14 @@
 """Masked-LM targets, chosen exactly as the reference chooses them.
 
 Replaces `create_masked_lm_predictions` of create_pretraining_data.py in
-google-research/bert. `mask_tokens` works on str tokens or on int ids alike
-(see `Symbols`) and draws from the shared `random.Random` in the
-reference's order; `create_masked_lm_predictions` keeps the reference's
-arguments and results.
+google-research/bert. `choose_masked_lm_replacements` works on str tokens
+or on int ids alike (see `Symbols`) and draws from the shared
+`random.Random` in the reference's order; `create_masked_lm_predictions`
+keeps the reference's arguments and results.
+
+This is the data generator's masking, fixed once per instance. The masks
+drawn afresh on every pass of run_pretraining.py --dynamic_masking are
+`bert_tf.pretraining.dynamic_masking`'s, in tf.data ops.
 """
 
 from bert_tf.pretraining.python_random import randbelow
@@ -71,9 +75,15 @@ def num_to_predict(num_tokens, masked_lm_prob, max_predictions_per_seq):
                max(1, int(round(num_tokens * masked_lm_prob))))
 
 
-def mask_tokens(tokens, masked_lm_prob, max_predictions_per_seq, symbols, rng,
-                do_whole_word_mask=False, num_a_tokens=None):
-    """Chooses and replaces the masked positions of one instance.
+def choose_masked_lm_replacements(tokens, masked_lm_prob,
+                                  max_predictions_per_seq, symbols, rng,
+                                  do_whole_word_mask=False, num_a_tokens=None):
+    """Chooses the masked positions of one instance and what replaces each.
+
+    The reference's steps: gather the candidate positions (grouped into
+    words for whole-word masking), shuffle them, take them in that order
+    until `num_to_predict` positions are chosen, then draw each one's
+    replacement.
 
     Args:
       tokens: list of tokens (str or int, matching `symbols`), [CLS] first.
@@ -90,54 +100,81 @@ def mask_tokens(tokens, masked_lm_prob, max_predictions_per_seq, symbols, rng,
       list of (position, replacement) pairs sorted by position; the label of
       each position is `tokens[position]`.
     """
-    cls, sep = symbols.cls, symbols.sep
-    random = rng.random
-    getrandbits = rng.getrandbits
     budget = num_to_predict(len(tokens), masked_lm_prob,
                             max_predictions_per_seq)
     if do_whole_word_mask:
-        continuations = symbols.continuations
-        groups = []
-        for i, token in enumerate(tokens):
-            if token == cls or token == sep:
-                continue
-            # A "##" piece right after [SEP] joins the word before the [SEP],
-            # as in the reference.
-            if groups and token in continuations:
-                groups[-1].append(i)
-            else:
-                groups.append([i])
-    elif num_a_tokens is not None:
-        groups = list(range(1, len(tokens) - 1))
-        del groups[num_a_tokens]  # The [SEP] after A.
+        words = _whole_word_groups(tokens, symbols)
+        # Shuffling n groups draws the same numbers as shuffling n ints.
+        shuffle(words, rng)
+        positions = _take_whole_words(words, budget)
     else:
-        groups = [i for i, t in enumerate(tokens) if t != cls and t != sep]
-    # Shuffling n groups draws the same numbers as shuffling n ints.
-    shuffle(groups, rng)
+        if num_a_tokens is not None:
+            positions = list(range(1, len(tokens) - 1))
+            del positions[num_a_tokens]  # The [SEP] after A.
+        else:
+            positions = [i for i, t in enumerate(tokens)
+                         if t != symbols.cls and t != symbols.sep]
+        shuffle(positions, rng)
+        # Every candidate is one piece, so the first `budget` are taken.
+        del positions[budget:]
+    masked = _draw_replacements(tokens, positions, symbols, rng)
+    masked.sort()
+    return masked
 
+
+def _whole_word_groups(tokens, symbols):
+    """Candidate positions grouped by word: a "##" piece joins the word before.
+
+    Example: `[CLS] the cat ##s [SEP] sat [SEP]` gives `[[1], [2, 3], [5]]`.
+    """
+    cls, sep = symbols.cls, symbols.sep
+    continuations = symbols.continuations
+    groups = []
+    for i, token in enumerate(tokens):
+        if token == cls or token == sep:
+            continue
+        # A "##" piece right after [SEP] joins the word before the [SEP], as
+        # in the reference.
+        if groups and token in continuations:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return groups
+
+
+def _take_whole_words(words, budget):
+    """Positions of the words, in order, that fit in `budget` positions.
+
+    A word that would pass the budget is skipped and later, shorter words
+    still get their chance. Words never overlap, so the reference's
+    covered-index check never fires and is left out.
+    """
+    positions = []
+    for word in words:
+        if len(positions) >= budget:
+            break
+        if len(positions) + len(word) <= budget:
+            positions += word
+    return positions
+
+
+def _draw_replacements(tokens, positions, symbols, rng):
+    """(position, replacement) for each position, drawn in the given order."""
+    random = rng.random
+    getrandbits = rng.getrandbits
     mask = symbols.mask
     vocab_words = symbols.vocab_words
     num_words = len(vocab_words)
     masked = []
-    for group in groups:
-        if len(masked) >= budget:
-            break
-        if not do_whole_word_mask:
-            group = (group,)
-        elif len(masked) + len(group) > budget:
-            continue
-        # Groups never overlap, so the reference's covered-index check never
-        # fires and is left out.
-        for index in group:
-            # 80% [MASK], 10% the original token, 10% a random vocab entry.
-            if random() < 0.8:
-                replacement = mask
-            elif random() < 0.5:
-                replacement = tokens[index]
-            else:
-                replacement = vocab_words[randbelow(getrandbits, num_words)]
-            masked.append((index, replacement))
-    masked.sort()
+    for index in positions:
+        # 80% [MASK], 10% the original token, 10% a random vocab entry.
+        if random() < 0.8:
+            replacement = mask
+        elif random() < 0.5:
+            replacement = tokens[index]
+        else:
+            replacement = vocab_words[randbelow(getrandbits, num_words)]
+        masked.append((index, replacement))
     return masked
 
 
@@ -164,8 +201,9 @@ def create_masked_lm_predictions(tokens, masked_lm_prob,
     """
     if symbols is None:
         symbols = Symbols.for_strings(vocab_words)
-    masked = mask_tokens(tokens, masked_lm_prob, max_predictions_per_seq,
-                         symbols, rng, do_whole_word_mask)
+    masked = choose_masked_lm_replacements(
+        tokens, masked_lm_prob, max_predictions_per_seq, symbols, rng,
+        do_whole_word_mask)
     output_tokens = list(tokens)
     for index, replacement in masked:
         output_tokens[index] = replacement

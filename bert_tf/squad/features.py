@@ -9,6 +9,13 @@ and every word piece records which window gives it the most context on
 both sides, so that prediction takes each answer start from one window
 only.
 
+`convert_examples_to_features` takes the original's steps for each
+example: tokenize the question and each document word
+(`_tokenize_document`), find the answer's word pieces (`_answer_piece_span`,
+training only), cut the windows (`_doc_spans`), then per window pack and
+pad the tokens (`bert_tf.packing`), map them back to words
+(`_window_maps`) and place the answer (`_window_answer_positions`).
+
 The TFRecords hold the original's features (`unique_ids`, `input_ids`,
 `input_mask`, `segment_ids`, and in training `start_positions`,
 `end_positions`, `is_impossible`), so files written by either
@@ -25,6 +32,7 @@ from absl import logging
 
 from bert_tf import errors
 from bert_tf import file_io
+from bert_tf import packing
 from bert_tf import records
 
 # The first unique_id; the original's constant, so ids match its files.
@@ -234,82 +242,108 @@ def convert_examples_to_features(examples, tokenizer, max_seq_length,
         )
     unique_id = FIRST_UNIQUE_ID
     for example_index, example in enumerate(examples):
-        query_tokens = tokenizer.tokenize(example.question_text)
-        query_tokens = query_tokens[:max_query_length]
-        all_doc_tokens, tok_to_orig_index, orig_to_tok_index = (
-            _tokenize_document(example.doc_tokens, tokenizer)
-        )
-        if is_training:
-            tok_start_position, tok_end_position = _answer_piece_span(
-                example, all_doc_tokens, orig_to_tok_index, tokenizer
-            )
-
-        # Room for [CLS] and two [SEP].
-        max_tokens_for_doc = max_seq_length - len(query_tokens) - 3
-        doc_spans = _doc_spans(
-            len(all_doc_tokens), max_tokens_for_doc, doc_stride
-        )
-        for doc_span_index, doc_span in enumerate(doc_spans):
-            tokens = ["[CLS]"] + query_tokens + ["[SEP]"]
-            segment_ids = [0] * len(tokens)
-            token_to_orig_map = {}
-            token_is_max_context = {}
-            for i in range(doc_span.length):
-                split_token_index = doc_span.start + i
-                token_to_orig_map[len(tokens)] = (
-                    tok_to_orig_index[split_token_index]
-                )
-                token_is_max_context[len(tokens)] = _check_is_max_context(
-                    doc_spans, doc_span_index, split_token_index
-                )
-                tokens.append(all_doc_tokens[split_token_index])
-                segment_ids.append(1)
-            tokens.append("[SEP]")
-            segment_ids.append(1)
-
-            input_ids = tokenizer.convert_tokens_to_ids(tokens)
-            input_mask = [1] * len(input_ids)
-            padding = [0] * (max_seq_length - len(input_ids))
-            input_ids = list(input_ids) + padding
-            input_mask += padding
-            segment_ids += padding
-
-            start_position = None
-            end_position = None
-            if is_training:
-                # A window that does not hold the whole answer is kept,
-                # pointing at [CLS] (position 0) like an impossible one.
-                doc_start = doc_span.start
-                doc_end = doc_span.start + doc_span.length - 1
-                if example.is_impossible or not (
-                    tok_start_position >= doc_start
-                    and tok_end_position <= doc_end
-                ):
-                    start_position = end_position = 0
-                else:
-                    doc_offset = len(query_tokens) + 2
-                    start_position = tok_start_position - doc_start + doc_offset
-                    end_position = tok_end_position - doc_start + doc_offset
-
-            feature = InputFeatures(
-                unique_id=unique_id,
-                example_index=example_index,
-                doc_span_index=doc_span_index,
-                tokens=tokens,
-                token_to_orig_map=token_to_orig_map,
-                token_is_max_context=token_is_max_context,
-                input_ids=input_ids,
-                input_mask=input_mask,
-                segment_ids=segment_ids,
-                start_position=start_position,
-                end_position=end_position,
-                is_impossible=example.is_impossible,
-            )
+        for feature in _example_features(
+            example, example_index, unique_id, tokenizer, max_seq_length,
+            doc_stride, max_query_length, is_training,
+        ):
             if example_index < _NUM_LOGGED_EXAMPLES:
                 _log_feature(feature, is_training)
             output_fn(feature)
             unique_id += 1
     return unique_id - FIRST_UNIQUE_ID
+
+
+def _example_features(example, example_index, first_unique_id, tokenizer,
+                      max_seq_length, doc_stride, max_query_length,
+                      is_training):
+    """Yields the `InputFeatures` of every window of one example, in order.
+
+    The windows get unique ids from `first_unique_id` on.
+    """
+    query_tokens = tokenizer.tokenize(example.question_text)
+    query_tokens = query_tokens[:max_query_length]
+    all_doc_tokens, tok_to_orig_index, orig_to_tok_index = (
+        _tokenize_document(example.doc_tokens, tokenizer)
+    )
+    if is_training:
+        answer_span = _answer_piece_span(
+            example, all_doc_tokens, orig_to_tok_index, tokenizer
+        )
+    # Room for [CLS] and two [SEP].
+    max_tokens_for_doc = max_seq_length - len(query_tokens) - 3
+    doc_spans = _doc_spans(len(all_doc_tokens), max_tokens_for_doc, doc_stride)
+    # Where the document's pieces start in a window: after [CLS] query [SEP].
+    doc_offset = len(query_tokens) + 2
+    for doc_span_index, doc_span in enumerate(doc_spans):
+        tokens, segment_ids = packing.pack_pair(
+            query_tokens,
+            all_doc_tokens[doc_span.start:doc_span.start + doc_span.length],
+        )
+        token_to_orig_map, token_is_max_context = _window_maps(
+            doc_spans, doc_span_index, doc_offset, tok_to_orig_index
+        )
+        input_ids, input_mask, segment_ids = packing.pad_inputs(
+            tokenizer.convert_tokens_to_ids(tokens), segment_ids,
+            max_seq_length,
+        )
+        start_position = end_position = None
+        if is_training:
+            start_position, end_position = _window_answer_positions(
+                example.is_impossible, answer_span, doc_span, doc_offset
+            )
+        yield InputFeatures(
+            unique_id=first_unique_id + doc_span_index,
+            example_index=example_index,
+            doc_span_index=doc_span_index,
+            tokens=tokens,
+            token_to_orig_map=token_to_orig_map,
+            token_is_max_context=token_is_max_context,
+            input_ids=input_ids,
+            input_mask=input_mask,
+            segment_ids=segment_ids,
+            start_position=start_position,
+            end_position=end_position,
+            is_impossible=example.is_impossible,
+        )
+
+
+def _window_maps(doc_spans, doc_span_index, doc_offset, tok_to_orig_index):
+    """What prediction needs to know of each document token of a window.
+
+    Returns:
+      (token_to_orig_map, token_is_max_context): dicts keyed by the token
+      positions of the window's document pieces, in order, giving the word
+      each piece comes from and whether this window gives it the most
+      context (`_check_is_max_context`).
+    """
+    doc_span = doc_spans[doc_span_index]
+    token_to_orig_map = {}
+    token_is_max_context = {}
+    for i in range(doc_span.length):
+        split_token_index = doc_span.start + i
+        token_to_orig_map[doc_offset + i] = tok_to_orig_index[split_token_index]
+        token_is_max_context[doc_offset + i] = _check_is_max_context(
+            doc_spans, doc_span_index, split_token_index
+        )
+    return token_to_orig_map, token_is_max_context
+
+
+def _window_answer_positions(is_impossible, answer_span, doc_span,
+                             doc_offset):
+    """The answer's (start, end) token positions in one training window.
+
+    A window that does not hold the whole answer is kept, pointing at
+    [CLS] (position 0) like an impossible question.
+    """
+    tok_start_position, tok_end_position = answer_span
+    doc_start = doc_span.start
+    doc_end = doc_span.start + doc_span.length - 1
+    if is_impossible or not (
+        tok_start_position >= doc_start and tok_end_position <= doc_end
+    ):
+        return 0, 0
+    return (tok_start_position - doc_start + doc_offset,
+            tok_end_position - doc_start + doc_offset)
 
 
 class FeatureWriter:

@@ -6,6 +6,12 @@ candidates, order, float64 arithmetic and JSON layout, so the files match
 the original's given the same logits. Settings are arguments instead of
 global flags.
 
+`compute_predictions` takes the original's steps for each example: collect
+the valid spans of every window (`_prelim_predictions`), turn the best into
+distinct answer texts (`_nbest`, `get_final_text`), give them probabilities
+(`_nbest_json`) and, for SQuAD 2.0, choose between the best span and the
+null answer (`_answer_or_null`).
+
 One deliberate difference: with `version_2_with_negative`, when no
 candidate span survives for a question (every n-best entry is the null
 answer), the original crashed with `AttributeError: 'NoneType' object has
@@ -106,6 +112,25 @@ def get_final_text(pred_text, orig_text, do_lower_case, verbose_logging=False):
         return orig_text
     end_position = start_position + len(pred_text) - 1
 
+    orig_span = _map_to_orig_text(tok_text, orig_text, start_position,
+                                  end_position, verbose_logging)
+    if orig_span is None:
+        return orig_text
+    orig_start_position, orig_end_position = orig_span
+    return orig_text[orig_start_position:orig_end_position + 1]
+
+
+def _map_to_orig_text(tok_text, orig_text, start_position, end_position,
+                      verbose_logging):
+    """Maps a character span of tok_text onto orig_text.
+
+    Assumes that the two texts match character for character once their
+    spaces are removed.
+
+    Returns:
+      (start, end) inclusive character positions in orig_text, or None
+      where the assumption fails.
+    """
     orig_ns_text, orig_ns_to_s_map = _strip_spaces(orig_text)
     tok_ns_text, tok_ns_to_s_map = _strip_spaces(tok_text)
     if len(orig_ns_text) != len(tok_ns_text):
@@ -114,24 +139,76 @@ def get_final_text(pred_text, orig_text, do_lower_case, verbose_logging=False):
                 "Length not equal after stripping spaces: '%s' vs '%s'",
                 orig_ns_text, tok_ns_text,
             )
-        return orig_text
+        return None
 
     tok_s_to_ns_map = {s: ns for ns, s in tok_ns_to_s_map.items()}
+    orig_positions = []
+    for position, which in ((start_position, "start"),
+                            (end_position, "end")):
+        orig_position = orig_ns_to_s_map.get(tok_s_to_ns_map.get(position))
+        if orig_position is None:
+            if verbose_logging:
+                logging.info("Couldn't map %s position", which)
+            return None
+        orig_positions.append(orig_position)
+    return tuple(orig_positions)
 
-    def to_orig(position, which):
-        ns_position = tok_s_to_ns_map.get(position)
-        orig_position = orig_ns_to_s_map.get(ns_position)
-        if orig_position is None and verbose_logging:
-            logging.info("Couldn't map %s position", which)
-        return orig_position
 
-    orig_start_position = to_orig(start_position, "start")
-    if orig_start_position is None:
-        return orig_text
-    orig_end_position = to_orig(end_position, "end")
-    if orig_end_position is None:
-        return orig_text
-    return orig_text[orig_start_position:orig_end_position + 1]
+def _min_null_score(results):
+    """The null answer's (score, feature index, start logit, end logit).
+
+    The null answer's score is taken from the window where it is lowest:
+    every window has to agree that there is no answer.
+    """
+    score_null = 1000000  # larger than any real score
+    min_null_feature_index = 0
+    null_start_logit = 0
+    null_end_logit = 0
+    for feature_index, result in enumerate(results):
+        feature_null_score = result.start_logits[0] + result.end_logits[0]
+        if feature_null_score < score_null:
+            score_null = feature_null_score
+            min_null_feature_index = feature_index
+            null_start_logit = result.start_logits[0]
+            null_end_logit = result.end_logits[0]
+    return score_null, min_null_feature_index, null_start_logit, null_end_logit
+
+
+def _span_candidates(feature_index, feature, result, n_best_size,
+                     max_answer_length):
+    """The valid answer spans among one window's best starts and ends.
+
+    Returns:
+      list of `_PrelimPrediction`, in (start, end) rank order.
+    """
+    start_indexes = _get_best_indexes(result.start_logits, n_best_size)
+    end_indexes = _get_best_indexes(result.end_logits, n_best_size)
+    num_tokens = len(feature.tokens)
+    candidates = []
+    for start_index in start_indexes:
+        for end_index in end_indexes:
+            # The model can point into the question or padding, or end
+            # before it starts; such spans are not answers.
+            if start_index >= num_tokens or end_index >= num_tokens:
+                continue
+            if start_index not in feature.token_to_orig_map:
+                continue
+            if end_index not in feature.token_to_orig_map:
+                continue
+            if not feature.token_is_max_context.get(start_index, False):
+                continue
+            if end_index < start_index:
+                continue
+            if end_index - start_index + 1 > max_answer_length:
+                continue
+            candidates.append(_PrelimPrediction(
+                feature_index=feature_index,
+                start_index=start_index,
+                end_index=end_index,
+                start_logit=result.start_logits[start_index],
+                end_logit=result.end_logits[end_index],
+            ))
+    return candidates
 
 
 def _prelim_predictions(features, results, n_best_size, max_answer_length,
@@ -140,51 +217,20 @@ def _prelim_predictions(features, results, n_best_size, max_answer_length,
 
     Returns:
       (prelim_predictions, null): the sorted candidates (the null one
-      included for SQuAD 2.0) and (score, start_logit, end_logit) of the
-      window whose null answer scores lowest.
+      included for SQuAD 2.0) and, for SQuAD 2.0 only (else None),
+      (score, start_logit, end_logit) of the window whose null answer
+      scores lowest.
     """
     prelim_predictions = []
-    # The null answer's score is taken from the window where it is lowest:
-    # every window has to agree that there is no answer.
-    score_null = 1000000  # larger than any real score
-    min_null_feature_index = 0
-    null_start_logit = 0
-    null_end_logit = 0
     for feature_index, (feature, result) in enumerate(zip(features, results)):
-        start_indexes = _get_best_indexes(result.start_logits, n_best_size)
-        end_indexes = _get_best_indexes(result.end_logits, n_best_size)
-        if version_2_with_negative:
-            feature_null_score = result.start_logits[0] + result.end_logits[0]
-            if feature_null_score < score_null:
-                score_null = feature_null_score
-                min_null_feature_index = feature_index
-                null_start_logit = result.start_logits[0]
-                null_end_logit = result.end_logits[0]
-        num_tokens = len(feature.tokens)
-        for start_index in start_indexes:
-            for end_index in end_indexes:
-                # The model can point into the question or padding, or end
-                # before it starts; such spans are not answers.
-                if start_index >= num_tokens or end_index >= num_tokens:
-                    continue
-                if start_index not in feature.token_to_orig_map:
-                    continue
-                if end_index not in feature.token_to_orig_map:
-                    continue
-                if not feature.token_is_max_context.get(start_index, False):
-                    continue
-                if end_index < start_index:
-                    continue
-                if end_index - start_index + 1 > max_answer_length:
-                    continue
-                prelim_predictions.append(_PrelimPrediction(
-                    feature_index=feature_index,
-                    start_index=start_index,
-                    end_index=end_index,
-                    start_logit=result.start_logits[start_index],
-                    end_logit=result.end_logits[end_index],
-                ))
+        prelim_predictions += _span_candidates(
+            feature_index, feature, result, n_best_size, max_answer_length
+        )
+    null = None
     if version_2_with_negative:
+        score_null, min_null_feature_index, null_start_logit, null_end_logit = (
+            _min_null_score(results)
+        )
         prelim_predictions.append(_PrelimPrediction(
             feature_index=min_null_feature_index,
             start_index=0,
@@ -192,12 +238,13 @@ def _prelim_predictions(features, results, n_best_size, max_answer_length,
             start_logit=null_start_logit,
             end_logit=null_end_logit,
         ))
+        null = (score_null, null_start_logit, null_end_logit)
     prelim_predictions = sorted(
         prelim_predictions,
         key=lambda x: x.start_logit + x.end_logit,
         reverse=True,
     )
-    return prelim_predictions, (score_null, null_start_logit, null_end_logit)
+    return prelim_predictions, null
 
 
 def _span_text(example, feature, pred, do_lower_case, verbose_logging):
@@ -296,46 +343,57 @@ def compute_predictions(all_examples, all_features, all_results, n_best_size,
             example, features, prelim_predictions, null, n_best_size,
             do_lower_case, version_2_with_negative, verbose_logging,
         )
-
-        total_scores = [e.start_logit + e.end_logit for e in nbest]
-        probs = _compute_softmax(total_scores)
-        nbest_json = []
-        for entry, probability in zip(nbest, probs):
-            output = collections.OrderedDict()
-            output["text"] = entry.text
-            output["probability"] = probability
-            output["start_logit"] = entry.start_logit
-            output["end_logit"] = entry.end_logit
-            nbest_json.append(output)
-        all_nbest_json[example.qas_id] = nbest_json
-
-        if not version_2_with_negative:
-            all_predictions[example.qas_id] = nbest_json[0]["text"]
-            continue
-        best_non_null_entry = next((e for e in nbest if e.text), None)
-        if best_non_null_entry is None:
-            logging.warning(
-                "Question %s: every n-best answer is the null answer; "
-                "predicting \"\" with null odds %s (the original crashed "
-                "here)", example.qas_id, null_score_diff_threshold + 1.0,
+        all_nbest_json[example.qas_id] = _nbest_json(nbest)
+        if version_2_with_negative:
+            score_null = null[0]
+            prediction, scores_diff_json[example.qas_id] = _answer_or_null(
+                example.qas_id, nbest, score_null, null_score_diff_threshold
             )
-            scores_diff_json[example.qas_id] = null_score_diff_threshold + 1.0
-            all_predictions[example.qas_id] = ""
-            continue
-        score_null = null[0]
-        # Predict "" iff the null score beats the best span by more than
-        # the threshold.
-        score_diff = (
-            score_null
-            - best_non_null_entry.start_logit
-            - best_non_null_entry.end_logit
-        )
-        scores_diff_json[example.qas_id] = score_diff
-        if score_diff > null_score_diff_threshold:
-            all_predictions[example.qas_id] = ""
         else:
-            all_predictions[example.qas_id] = best_non_null_entry.text
+            prediction = nbest[0].text
+        all_predictions[example.qas_id] = prediction
     return all_predictions, all_nbest_json, scores_diff_json
+
+
+def _nbest_json(nbest):
+    """The n-best entries as nbest_predictions.json lists them."""
+    probs = _compute_softmax([e.start_logit + e.end_logit for e in nbest])
+    nbest_json = []
+    for entry, probability in zip(nbest, probs):
+        output = collections.OrderedDict()
+        output["text"] = entry.text
+        output["probability"] = probability
+        output["start_logit"] = entry.start_logit
+        output["end_logit"] = entry.end_logit
+        nbest_json.append(output)
+    return nbest_json
+
+
+def _answer_or_null(qas_id, nbest, score_null, null_score_diff_threshold):
+    """SQuAD 2.0: the best non-null answer, or "" if the null one wins.
+
+    Returns:
+      (prediction, score_diff): score_diff is the null score minus the best
+      non-null span's score, the value null_odds.json records.
+    """
+    best_non_null_entry = next((e for e in nbest if e.text), None)
+    if best_non_null_entry is None:
+        logging.warning(
+            "Question %s: every n-best answer is the null answer; "
+            "predicting \"\" with null odds %s (the original crashed "
+            "here)", qas_id, null_score_diff_threshold + 1.0,
+        )
+        return "", null_score_diff_threshold + 1.0
+    score_diff = (
+        score_null
+        - best_non_null_entry.start_logit
+        - best_non_null_entry.end_logit
+    )
+    # Predict "" iff the null score beats the best span by more than the
+    # threshold.
+    if score_diff > null_score_diff_threshold:
+        return "", score_diff
+    return best_non_null_entry.text, score_diff
 
 
 def _json_text(value):

@@ -10,11 +10,13 @@ import pytest
 import tensorflow as tf
 
 from bert_tf import errors
+from bert_tf import packing
 from bert_tf import tokenization
 from bert_tf import records as records_lib
 from bert_tf.classifier import features
 from bert_tf.classifier import processors
-from bert_tf.classifier.processors import InputExample
+from bert_tf.classifier.examples import InputExample
+from bert_tf.classifier.examples import PaddingInputExample
 from tests.conftest import read_jsonl
 
 TESTDATA = pathlib.Path(__file__).resolve().parent.parent / "testdata"
@@ -76,8 +78,8 @@ def test_features_match_reference(task, tokenizer):
         got = (example.guid, example.text_a, example.text_b, example.label)
         assert got == (g["guid"], g["text_a"], g["text_b"], g["label"])
 
-        tokens, segment_ids = features.tokenize_example(
-            example, MAX_SEQ_LENGTH, tokenizer
+        tokens, segment_ids = packing.tokenize_pair(
+            example.text_a, example.text_b, MAX_SEQ_LENGTH, tokenizer
         )
         assert tokens == g["tokens"], g["guid"]
         assert segment_ids == g["segment_ids"][: len(tokens)], g["guid"]
@@ -107,26 +109,6 @@ def test_golden_covers_truncation_and_empty_text_b(tokenizer):
     assert golden["train-7"]["tokens"].count("[SEP]") == 1
 
 
-def test_truncate_seq_pair_pops_from_the_longer_list_b_on_ties():
-    a = ["a1", "a2", "a3", "a4", "a5"]
-    b = ["b1", "b2"]
-    features._truncate_seq_pair(a, b, 5)
-    assert (a, b) == (["a1", "a2", "a3"], ["b1", "b2"])
-    a = ["a1", "a2", "a3"]
-    b = ["b1", "b2", "b3"]
-    features._truncate_seq_pair(a, b, 3)
-    assert (a, b) == (["a1", "a2"], ["b1"])
-
-
-def test_worked_example_from_the_docstring(tokenizer):
-    example = InputExample("x-0", "The cat sat .", "It slept .", "1")
-    tokens, segment_ids = features.tokenize_example(example, 16, tokenizer)
-    assert tokens == [
-        "[CLS]", "the", "cat", "sat", ".", "[SEP]", "it", "slept", ".", "[SEP]"
-    ]
-    assert segment_ids == [0, 0, 0, 0, 0, 0, 1, 1, 1, 1]
-
-
 def test_text_b_that_tokenizes_to_nothing_is_a_single_sentence(tokenizer):
     example = InputExample("x-0", "Hello there", " \t ", "0")
     feature = features.convert_single_example(
@@ -140,7 +122,7 @@ def test_text_b_that_tokenizes_to_nothing_is_a_single_sentence(tokenizer):
 
 def test_padding_example_gives_zeros(tokenizer):
     feature = features.convert_single_example(
-        0, processors.PaddingInputExample(), ["0", "1"], 4, tokenizer
+        0, PaddingInputExample(), ["0", "1"], 4, tokenizer
     )
     assert feature == features.InputFeatures(
         [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0], 0, False
@@ -216,7 +198,7 @@ def test_mrpc_eval_tfrecord_with_padding_matches_reference(tokenizer, tmp_path):
     examples = features.pad_examples_to_batch(_examples("mrpc", "dev"), 8)
     assert len(examples) == 8
     assert all(
-        isinstance(e, processors.PaddingInputExample) for e in examples[4:]
+        isinstance(e, PaddingInputExample) for e in examples[4:]
     )
     output = tmp_path / "eval.tf_record"
     features.file_based_convert_examples_to_features(
@@ -279,7 +261,7 @@ def test_regression_features_and_tfrecord(tokenizer, tmp_path):
     examples = [
         InputExample("dev-0", "A plane is taking off.",
                      "An air plane is taking off.", 3.8),
-        processors.PaddingInputExample(),
+        PaddingInputExample(),
     ]
     got = features.convert_examples_to_features(examples, None, 16, tokenizer)
     assert got[0].label_id == 3.8 and type(got[0].label_id) is float
@@ -333,7 +315,7 @@ def test_pad_examples_to_batch(num_examples, batch_size, padded):
     assert len(got) == padded
     assert got[:num_examples] == examples
     assert all(
-        isinstance(e, processors.PaddingInputExample)
+        isinstance(e, PaddingInputExample)
         for e in got[num_examples:]
     )
     assert len(examples) == num_examples  # the input list is left alone

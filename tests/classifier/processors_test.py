@@ -9,7 +9,7 @@ import pytest
 
 from bert_tf import errors
 from bert_tf.classifier import processors
-from bert_tf.classifier.processors import InputExample
+from bert_tf.classifier.examples import InputExample
 from tests.conftest import read_jsonl
 
 TESTDATA = pathlib.Path(__file__).resolve().parent.parent / "testdata"
