@@ -94,7 +94,9 @@ class RunnerVariant:
     def __init__(self, config, precision, xla, features, args, model_dir):
         keras.mixed_precision.set_global_policy(POLICIES[precision])
         try:
-            task = PretrainingTask(bert_config=config)
+            task = PretrainingTask(
+                bert_config=config, num_train_steps=100000, num_warmup_steps=10000
+            )
             self.runner = estimator.Estimator(
                 task,
                 estimator.RunConfig(

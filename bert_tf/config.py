@@ -102,6 +102,19 @@ class BertConfig:
                 "must belong to the same model"
             )
 
+    def check_max_seq_length(self, max_seq_length):
+        """Raises UserInputError if `max_seq_length` exceeds the position table.
+
+        The message is the original's, after the flag and its value.
+        """
+        if max_seq_length > self.max_position_embeddings:
+            raise errors.UserInputError(
+                f"--max_seq_length={max_seq_length}: Cannot use sequence "
+                f"length {max_seq_length} because the BERT model was only "
+                "trained up to sequence length "
+                f"{self.max_position_embeddings}"
+            )
+
     def to_dict(self):
         """All keys as in `bert_config.json`, unused ones included."""
         output = {

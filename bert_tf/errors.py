@@ -11,3 +11,16 @@ class UserInputError(ValueError):
     The message names the flag, file or value and what was expected, e.g.
     `--max_seq_length=600: cannot use sequence length 600 because ...`.
     """
+
+
+def require_positive(params, names):
+    """Raises UserInputError for the first of `names` whose value is below 1.
+
+    Args:
+      params: a script's params dataclass (attributes named as its flags).
+      names: the flag names to check, in the order they are reported.
+    """
+    for name in names:
+        value = getattr(params, name)
+        if value < 1:
+            raise UserInputError(f"--{name}={value}: expected a positive integer")

@@ -24,6 +24,7 @@ import dataclasses
 import math
 import os
 import time
+from typing import Optional
 
 import keras
 import numpy as np
@@ -36,6 +37,7 @@ from bert_tf import file_io
 from bert_tf import optimization
 
 
+@dataclasses.dataclass(kw_only=True)
 class Task:
     """What a runner trains, evaluates and predicts. Subclass per script.
 
@@ -44,10 +46,16 @@ class Task:
     sum of the shares over replicas is the loss of the global batch (use
     `distribution.global_sum` for denominators).
 
-    Subclasses are dataclasses with the training settings `learning_rate`,
-    `num_train_steps`, `num_warmup_steps`, `optimizer_type` and
-    `gradient_accumulation_steps`, which `create_optimizer` reads.
+    Subclasses are dataclasses too; the fields here are the training
+    settings that `create_optimizer` reads (unused by evaluation and
+    prediction).
     """
+
+    learning_rate: float = 5e-5
+    num_train_steps: Optional[int] = None
+    num_warmup_steps: Optional[int] = None
+    optimizer_type: str = "adamw"
+    gradient_accumulation_steps: int = 1
 
     def build_model(self):
         """Returns a new bert_tf model (a `bert` encoder plus heads)."""
@@ -119,27 +127,13 @@ class Estimator:
         self.optimizer = None
         self.inference_model = None  # evaluate() and predict()
         self._functions = {}
-        if distribution.is_chief(self.strategy):
+        if self.is_chief:
             file_io.makedirs(run_config.model_dir)
 
-    @classmethod
-    def from_flags(cls, task, params, strategy):
-        """The Estimator that the runner scripts' shared flags describe.
-
-        `params` is a script's params dataclass: `output_dir`,
-        `save_checkpoints_steps`, `iterations_per_loop`, `use_xla` and
-        `init_checkpoint` are read from it.
-        """
-        run_config = RunConfig(
-            model_dir=params.output_dir,
-            save_checkpoints_steps=params.save_checkpoints_steps,
-            iterations_per_loop=params.iterations_per_loop,
-            jit_compile=params.use_xla,
-        )
-        return cls(
-            task, run_config, strategy=strategy,
-            init_checkpoint=params.init_checkpoint,
-        )
+    @property
+    def is_chief(self):
+        """Whether this process writes checkpoints and result files."""
+        return distribution.is_chief(self.strategy)
 
     # --- Model state ------------------------------------------------------
 
@@ -184,22 +178,15 @@ class Estimator:
 
     def save(self, step):
         """Writes `model.ckpt-<step>` (chief only) and prunes old ones."""
-        if not distribution.is_chief(self.strategy):
+        if not self.is_chief:
             return None
         prefix = os.path.join(self.config.model_dir, f"model.ckpt-{step}")
         checkpoints.save_tf1_checkpoint(
             self.model, prefix, optimizer=self.optimizer, global_step=step
         )
-        kept = checkpoints.read_checkpoint_state(self.config.model_dir)
-        stale = kept[: -self.config.keep_checkpoint_max]
-        for basename in stale:
-            stale_prefix = os.path.join(self.config.model_dir, basename)
-            for path in tf.io.gfile.glob(stale_prefix + ".*"):
-                tf.io.gfile.remove(path)
-        if stale:
-            checkpoints.write_checkpoint_state(
-                self.config.model_dir, kept[-self.config.keep_checkpoint_max :]
-            )
+        checkpoints.keep_latest_checkpoints(
+            self.config.model_dir, self.config.keep_checkpoint_max
+        )
         logging.info("Saving checkpoints for %d into %s.", step, prefix)
         return prefix
 

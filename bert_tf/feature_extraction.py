@@ -29,12 +29,11 @@ import tensorflow as tf
 from absl import logging
 
 from bert_tf import checkpoints
-from bert_tf import cli
 from bert_tf import distribution
 from bert_tf import errors
 from bert_tf import file_io
+from bert_tf import packing
 from bert_tf import tokenization
-from bert_tf.classifier import features as classifier_features
 from bert_tf.config import BertConfig
 from bert_tf.modeling import BertModel
 
@@ -147,9 +146,9 @@ def read_examples(input_file):
 def convert_example(ex_index, example, seq_length, tokenizer):
     """Converts one `InputExample` into `InputFeatures`.
 
-    Truncation is run_classifier's: a pair loses tokens from the end of its
-    longer side until `[CLS] a [SEP] b [SEP]` fits; a single text keeps its
-    first seq_length - 2 tokens.
+    Truncation is run_classifier's (`packing.tokenize_pair`): a pair loses
+    tokens from the end of its longer side until `[CLS] a [SEP] b [SEP]`
+    fits; a single text keeps its first seq_length - 2 tokens.
 
     Args:
       ex_index: position of the example; the first five are logged.
@@ -160,15 +159,12 @@ def convert_example(ex_index, example, seq_length, tokenizer):
     Returns:
       `InputFeatures`.
     """
-    tokens, input_type_ids = classifier_features.tokenize_example(
-        example, seq_length, tokenizer
+    tokens, input_type_ids = packing.tokenize_pair(
+        example.text_a, example.text_b, seq_length, tokenizer
     )
-    input_ids = list(tokenizer.convert_tokens_to_ids(tokens))
-    input_mask = [1] * len(input_ids)
-    padding = [0] * (seq_length - len(input_ids))
-    input_ids += padding
-    input_mask += padding
-    input_type_ids = input_type_ids + padding
+    input_ids, input_mask, input_type_ids = packing.pad_inputs(
+        tokenizer.convert_tokens_to_ids(tokens), input_type_ids, seq_length
+    )
 
     if ex_index < 5:
         logging.info("*** Example ***")
@@ -245,18 +241,13 @@ def validate(params):
     if not params.output_file:
         raise errors.UserInputError("--output_file is empty")
     config = BertConfig.from_json_file(params.bert_config_file)
-    if params.max_seq_length > config.max_position_embeddings:
-        raise errors.UserInputError(
-            f"--max_seq_length={params.max_seq_length}: cannot use sequence "
-            f"length {params.max_seq_length} because the BERT model was only "
-            f"trained up to sequence length {config.max_position_embeddings}"
-        )
+    config.check_max_seq_length(params.max_seq_length)
     if params.max_seq_length < 3:
         raise errors.UserInputError(
             f"--max_seq_length={params.max_seq_length}: expected at least 3 "
             "(room for [CLS] and two [SEP])"
         )
-    cli.require_positive(params, ("batch_size",))
+    errors.require_positive(params, ("batch_size",))
     layer_indexes = parse_layers(params.layers, config.num_hidden_layers)
     prefix = None
     if params.init_checkpoint:

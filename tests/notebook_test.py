@@ -5,7 +5,8 @@ import os
 import nbformat
 from nbclient import NotebookClient
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests.conftest import REPO
+
 
 
 def test_fine_tune_notebook_runs_top_to_bottom(tmp_path, monkeypatch):

@@ -3,6 +3,7 @@
 from bert_tf.checkpoints.tf1_checkpoint import LoadReport
 from bert_tf.checkpoints.tf1_checkpoint import checkpoint_tensors
 from bert_tf.checkpoints.tf1_checkpoint import init_from_checkpoint
+from bert_tf.checkpoints.tf1_checkpoint import keep_latest_checkpoints
 from bert_tf.checkpoints.tf1_checkpoint import load_tf1_checkpoint
 from bert_tf.checkpoints.tf1_checkpoint import read_checkpoint_state
 from bert_tf.checkpoints.tf1_checkpoint import resolve_checkpoint_path

@@ -324,3 +324,18 @@ def write_checkpoint_state(directory, basenames):
     lines += [f'all_model_checkpoint_paths: "{b}"' for b in basenames]
     with file_io.atomic_write(os.path.join(directory, "checkpoint")) as f:
         f.write("\n".join(lines) + "\n")
+
+
+def keep_latest_checkpoints(directory, max_to_keep):
+    """Deletes all but the newest `max_to_keep` checkpoints of the state file.
+
+    As the Estimator's saver: the files of each older `model.ckpt-<step>`
+    go, and the `checkpoint` state file then lists the ones kept.
+    """
+    kept = read_checkpoint_state(directory)
+    stale = kept[:-max_to_keep]
+    for basename in stale:
+        for path in tf.io.gfile.glob(os.path.join(directory, basename) + ".*"):
+            tf.io.gfile.remove(path)
+    if stale:
+        write_checkpoint_state(directory, kept[-max_to_keep:])

@@ -23,17 +23,16 @@ import os
 from typing import Optional
 
 import numpy as np
-import keras
 import tensorflow as tf
 from absl import logging
 
 from bert_tf import checkpoints
-from bert_tf import cli
-from bert_tf import distribution
 from bert_tf import errors
 from bert_tf import estimator
 from bert_tf import file_io
+from bert_tf import runner_settings
 from bert_tf import tokenization
+from bert_tf.classifier import examples
 from bert_tf.classifier import export
 from bert_tf.classifier import features
 from bert_tf.classifier import input_pipeline
@@ -42,18 +41,18 @@ from bert_tf.classifier import processors
 from bert_tf.classifier import task as task_lib
 from bert_tf.config import BertConfig
 
-@dataclasses.dataclass
+@dataclasses.dataclass(kw_only=True)
 class ClassifierParams:
-    """The flags of run_classifier.py (original names, order and defaults)."""
+    """The flags of run_classifier.py (original names, order and defaults).
+
+    The flags every runner shares are in `runner`.
+    """
 
     data_dir: str
     bert_config_file: str
     task_name: str
     vocab_file: str
-    output_dir: str
-    init_checkpoint: str = None
     do_lower_case: bool = True
-    preserve_unused_tokens: bool = False
     max_seq_length: int = 128
     do_train: bool = False
     do_eval: bool = False
@@ -64,22 +63,10 @@ class ClassifierParams:
     learning_rate: float = 5e-5
     num_train_epochs: float = 3.0
     warmup_proportion: float = 0.1
-    save_checkpoints_steps: int = 1000
-    iterations_per_loop: int = 1000
-    use_tpu: bool = False
-    tpu_name: str = None
-    tpu_zone: str = None
-    gcp_project: str = None
-    master: str = None
-    tpu_job_name: str = None  # the bert-tensorflow 1.0.4 wheel's flag
-    num_tpu_cores: int = 8
     # Additions of bert_tf (not in the original).
-    precision: str = "auto"
-    use_xla: bool = False
-    optimizer: str = "adamw"
-    gradient_accumulation_steps: int = 1
-    random_seed: int = None
-    export_dir: str = None
+    export_dir: Optional[str] = None
+    preserve_unused_tokens: bool = False
+    runner: runner_settings.RunnerSettings
 
 
 @dataclasses.dataclass
@@ -90,7 +77,7 @@ class TaskData:
     """
 
     config: BertConfig
-    processor: processors.DataProcessor
+    processor: examples.DataProcessor
     label_list: Optional[list]
     tokenizer: tokenization.FullTokenizer
     train_examples: Optional[list] = None
@@ -122,6 +109,89 @@ def _read_examples(processor, params, split):
     return examples
 
 
+def _check_flags(params):
+    """The original's checks, in its order and words; returns config, processor."""
+    # The script marks these required; library callers get the same check.
+    for name in ("data_dir", "task_name", "vocab_file", "bert_config_file"):
+        if not getattr(params, name):
+            raise errors.UserInputError(f"--{name} is required")
+    params.runner.check()
+    tokenization.validate_case_matches_checkpoint(
+        params.do_lower_case, params.runner.init_checkpoint
+    )
+    if not (params.do_train or params.do_eval or params.do_predict):
+        raise errors.UserInputError(
+            "At least one of `do_train`, `do_eval` or `do_predict' must be "
+            "True."
+        )
+    config = BertConfig.from_json_file(params.bert_config_file)
+    config.check_max_seq_length(params.max_seq_length)
+    return config, processors.get_processor(params.task_name)
+
+
+def _check_settings(params):
+    """Values the original accepted but then crashed or hung on."""
+    if params.max_seq_length < 3:
+        raise errors.UserInputError(
+            f"--max_seq_length={params.max_seq_length}: expected at least 3 "
+            "([CLS], [SEP] and one token)"
+        )
+    errors.require_positive(
+        params, ("train_batch_size", "eval_batch_size", "predict_batch_size")
+    )
+    if not 0.0 <= params.warmup_proportion <= 1.0:
+        raise errors.UserInputError(
+            f"--warmup_proportion={params.warmup_proportion}: expected a "
+            "value between 0 and 1"
+        )
+
+
+def _check_files(params, config):
+    """The vocab, checkpoint and directories; returns the tokenizer."""
+    tokenizer = tokenization.FullTokenizer(
+        params.vocab_file,
+        do_lower_case=params.do_lower_case,
+        preserve_unused_tokens=params.preserve_unused_tokens,
+    )
+    config.check_vocab(tokenizer.vocab, params.vocab_file)
+    init_checkpoint = params.runner.init_checkpoint
+    if init_checkpoint:
+        checkpoints.resolve_checkpoint_path(init_checkpoint)
+    output_dir = params.runner.output_dir
+    if (
+        params.export_dir
+        and not params.do_train
+        and not init_checkpoint
+        and not tf.train.latest_checkpoint(output_dir)
+    ):
+        raise errors.UserInputError(
+            f"--export_dir={params.export_dir!r}: nothing to export, "
+            f"--output_dir={output_dir!r} has no checkpoint, there is "
+            "no --init_checkpoint and --do_train is off"
+        )
+    if not tf.io.gfile.isdir(params.data_dir):
+        raise errors.UserInputError(
+            f"--data_dir={params.data_dir!r}: directory not found"
+        )
+    return tokenizer
+
+
+def _read_train_examples(params, data):
+    data.train_examples = _read_examples(data.processor, params, "train")
+    num_examples = len(data.train_examples)
+    data.num_train_steps = int(
+        num_examples / params.train_batch_size * params.num_train_epochs
+    )
+    if data.num_train_steps < 1:
+        raise errors.UserInputError(
+            f"--num_train_epochs={params.num_train_epochs} with "
+            f"{num_examples} training examples and "
+            f"--train_batch_size={params.train_batch_size} gives "
+            f"{data.num_train_steps} training steps; expected at least 1"
+        )
+    data.num_warmup_steps = int(data.num_train_steps * params.warmup_proportion)
+
+
 def validate(params):
     """The original's checks in its order, then the inputs' own checks.
 
@@ -135,86 +205,12 @@ def validate(params):
       UserInputError: one line naming the flag or file and what was
         expected.
     """
-    # The script marks these required; library callers get the same check.
-    for name in ("data_dir", "task_name", "vocab_file", "bert_config_file",
-                 "output_dir"):
-        if not getattr(params, name):
-            raise errors.UserInputError(f"--{name} is required")
-    tokenization.validate_case_matches_checkpoint(
-        params.do_lower_case, params.init_checkpoint
-    )
-    if not (params.do_train or params.do_eval or params.do_predict):
-        raise errors.UserInputError(
-            "At least one of `do_train`, `do_eval` or `do_predict' must be "
-            "True."
-        )
-    config = BertConfig.from_json_file(params.bert_config_file)
-    if params.max_seq_length > config.max_position_embeddings:
-        raise errors.UserInputError(
-            f"--max_seq_length={params.max_seq_length}: cannot use sequence "
-            f"length {params.max_seq_length} because the BERT model was only "
-            f"trained up to sequence length {config.max_position_embeddings}"
-        )
-    processor = processors.get_processor(params.task_name)
-
-    if params.max_seq_length < 3:
-        raise errors.UserInputError(
-            f"--max_seq_length={params.max_seq_length}: expected at least 3 "
-            "([CLS], [SEP] and one token)"
-        )
-    cli.require_positive(params, (
-        "train_batch_size", "eval_batch_size", "predict_batch_size",
-        "save_checkpoints_steps", "iterations_per_loop",
-        "gradient_accumulation_steps",
-    ))
-    cli.check_runner_settings(params)
-    if not 0.0 <= params.warmup_proportion <= 1.0:
-        raise errors.UserInputError(
-            f"--warmup_proportion={params.warmup_proportion}: expected a "
-            "value between 0 and 1"
-        )
-    tokenizer = tokenization.FullTokenizer(
-        params.vocab_file,
-        do_lower_case=params.do_lower_case,
-        preserve_unused_tokens=params.preserve_unused_tokens,
-    )
-    config.check_vocab(tokenizer.vocab, params.vocab_file)
-    if params.init_checkpoint:
-        checkpoints.resolve_checkpoint_path(params.init_checkpoint)
-    if (
-        params.export_dir
-        and not params.do_train
-        and not params.init_checkpoint
-        and not tf.train.latest_checkpoint(params.output_dir)
-    ):
-        raise errors.UserInputError(
-            f"--export_dir={params.export_dir!r}: nothing to export, "
-            f"--output_dir={params.output_dir!r} has no checkpoint, there is "
-            "no --init_checkpoint and --do_train is off"
-        )
-    if not tf.io.gfile.isdir(params.data_dir):
-        raise errors.UserInputError(
-            f"--data_dir={params.data_dir!r}: directory not found"
-        )
-
+    config, processor = _check_flags(params)
+    _check_settings(params)
+    tokenizer = _check_files(params, config)
     data = TaskData(config, processor, processor.get_labels(), tokenizer)
     if params.do_train:
-        data.train_examples = _read_examples(processor, params, "train")
-        data.num_train_steps = int(
-            len(data.train_examples)
-            / params.train_batch_size
-            * params.num_train_epochs
-        )
-        if data.num_train_steps < 1:
-            raise errors.UserInputError(
-                f"--num_train_epochs={params.num_train_epochs} with "
-                f"{len(data.train_examples)} training examples and "
-                f"--train_batch_size={params.train_batch_size} gives "
-                f"{data.num_train_steps} training steps; expected at least 1"
-            )
-        data.num_warmup_steps = int(
-            data.num_train_steps * params.warmup_proportion
-        )
+        _read_train_examples(params, data)
     if params.do_eval:
         data.eval_examples = _read_examples(processor, params, "dev")
     if params.do_predict:
@@ -238,7 +234,7 @@ def _log_examples(title, num_examples, num_actual, batch_size):
 
 
 def _write_records(params, data, examples, name):
-    path = os.path.join(params.output_dir, name)
+    path = os.path.join(params.runner.output_dir, name)
     features.file_based_convert_examples_to_features(
         examples, data.label_list, params.max_seq_length, data.tokenizer, path
     )
@@ -253,7 +249,7 @@ def _input_fn(params, data, path, is_training, batch_size):
         drop_remainder=is_training,
         batch_size=batch_size,
         is_regression=data.label_list is None,
-        seed=params.random_seed,
+        seed=params.runner.random_seed,
     )
 
 
@@ -270,7 +266,7 @@ def _train(params, data, runner):
     )
 
 
-def _evaluate(params, data, runner, chief):
+def _evaluate(params, data, runner):
     num_actual = len(data.eval_examples)
     examples = features.pad_examples_to_batch(
         data.eval_examples, params.eval_batch_size
@@ -289,13 +285,15 @@ def _evaluate(params, data, runner, chief):
         results["eval_pearson"] = np.float32(pearson)
         results["eval_spearman"] = np.float32(spearman)
     estimator.write_eval_results(
-        os.path.join(params.output_dir, "eval_results.txt"), results, chief
+        os.path.join(params.runner.output_dir, "eval_results.txt"),
+        results,
+        runner.is_chief,
     )
     return results
 
 
-def _predict(params, data, runner, chief):
-    if not chief:
+def _predict(params, data, runner):
+    if not runner.is_chief:
         logging.info("Prediction runs on the chief worker only; skipped here")
         return
     num_actual = len(data.predict_examples)
@@ -306,7 +304,7 @@ def _predict(params, data, runner, chief):
     _log_examples("***** Running prediction*****", len(examples), num_actual,
                   params.predict_batch_size)
     input_fn = _input_fn(params, data, path, False, params.predict_batch_size)
-    output_file = os.path.join(params.output_dir, "test_results.tsv")
+    output_file = os.path.join(params.runner.output_dir, "test_results.tsv")
     with file_io.atomic_write(output_file) as writer:
         logging.info("***** Predict results *****")
         num_written = 0
@@ -329,7 +327,8 @@ def _export(params, data, task):
         task.bert_config, task.num_labels, dtype="float32"
     )
     source = (
-        tf.train.latest_checkpoint(params.output_dir) or params.init_checkpoint
+        tf.train.latest_checkpoint(params.runner.output_dir)
+        or params.runner.init_checkpoint
     )
     try:
         checkpoints.load_tf1_checkpoint(model, source)
@@ -356,33 +355,23 @@ def run(params):
       when `do_eval`, else None.
     """
     data = validate(params)
-    if params.random_seed is not None:
-        keras.utils.set_random_seed(params.random_seed)
-    file_io.makedirs(params.output_dir)
-    strategy = distribution.get_strategy(
-        params.use_tpu, params.tpu_name, params.tpu_zone, params.gcp_project,
-        params.master, params.tpu_job_name,
-    )
-    distribution.set_precision(params.precision)
-    chief = distribution.is_chief(strategy)
     task = task_lib.ClassifierTask(
         bert_config=data.config,
         num_labels=1 if data.label_list is None else len(data.label_list),
         learning_rate=params.learning_rate,
         num_train_steps=data.num_train_steps,
         num_warmup_steps=data.num_warmup_steps,
-        optimizer_type=params.optimizer,
-        gradient_accumulation_steps=params.gradient_accumulation_steps,
+        **params.runner.optimizer_fields(),
     )
-    runner = estimator.Estimator.from_flags(task, params, strategy)
+    runner = runner_settings.build_estimator(params.runner, task)
 
     results = None
     if params.do_train:
         _train(params, data, runner)
     if params.do_eval:
-        results = _evaluate(params, data, runner, chief)
+        results = _evaluate(params, data, runner)
     if params.do_predict:
-        _predict(params, data, runner, chief)
-    if params.export_dir and chief:
+        _predict(params, data, runner)
+    if params.export_dir and runner.is_chief:
         _export(params, data, task)
     return results

@@ -22,25 +22,7 @@ import tensorflow as tf
 from bert_tf import distribution
 from bert_tf import estimator
 from bert_tf.classifier import model as model_lib
-
-
-def per_example_loss(logits, label_ids, is_regression):
-    """Cross-entropy (or squared error) of each example, float32 [B].
-
-    Args:
-      logits: float32 Tensor of shape [batch_size, num_labels]
-        (num_labels 1 for regression).
-      label_ids: int Tensor of shape [batch_size] (label index), or float
-        [batch_size] scores for regression.
-      is_regression: whether to use the squared error of `logits[:, 0]`.
-    """
-    logits = tf.cast(logits, tf.float32)
-    if is_regression:
-        return tf.square(logits[:, 0] - tf.cast(label_ids, tf.float32))
-    log_probs = tf.nn.log_softmax(logits, axis=-1)
-    num_labels = tf.shape(logits)[-1]
-    one_hot = tf.one_hot(label_ids, depth=num_labels, dtype=tf.float32)
-    return -tf.reduce_sum(one_hot * log_probs, axis=-1)
+from bert_tf.modeling import losses as losses_lib
 
 
 @dataclasses.dataclass
@@ -50,18 +32,12 @@ class ClassifierTask(estimator.Task):
     Attributes:
       bert_config: a `BertConfig`.
       num_labels: int, len(label_list); 1 means regression.
-      learning_rate, num_train_steps, num_warmup_steps, optimizer_type,
-        gradient_accumulation_steps: passed to `create_optimizer` (training
-        only).
+
+    The training settings are the fields of `estimator.Task`.
     """
 
     bert_config: object
     num_labels: int
-    learning_rate: float = 5e-5
-    num_train_steps: int = None
-    num_warmup_steps: int = None
-    optimizer_type: str = "adamw"
-    gradient_accumulation_steps: int = 1
 
     @property
     def is_regression(self):
@@ -71,14 +47,14 @@ class ClassifierTask(estimator.Task):
         return model_lib.BertClassifier(self.bert_config, self.num_labels)
 
     def loss(self, outputs, features):
-        losses = per_example_loss(
+        losses = losses_lib.classifier_example_loss(
             outputs["logits"], features["label_ids"], self.is_regression
         )
         batch_size = distribution.global_sum(tf.cast(tf.size(losses), tf.float32))
         return tf.reduce_sum(losses) / batch_size
 
     def metrics(self, outputs, features):
-        losses = per_example_loss(
+        losses = losses_lib.classifier_example_loss(
             outputs["logits"], features["label_ids"], self.is_regression
         )
         if "is_real_example" in features:

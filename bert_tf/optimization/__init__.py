@@ -33,6 +33,7 @@ __all__ = [
     "Lamb",
     "OPTIMIZER_TYPES",
     "WarmupLinearDecay",
+    "check_optimizer_type",
     "create_optimizer",
 ]
 
@@ -54,29 +55,24 @@ def create_optimizer(
 ):
     """The reference's create_optimizer, returning a Keras optimizer.
 
-    Replaces optimization.create_optimizer in google-research/bert. The loss
-    and `use_tpu` arguments are gone: Keras computes the gradients, and the
-    optimizer clips them (global norm 1.0) and leaves None gradients alone.
-    The step counter is `optimizer.iterations` (the reference's
-    `global_step`).
+    Replaces optimization.create_optimizer in google-research/bert, without
+    its loss and `use_tpu` arguments: the optimizer clips the gradients
+    Keras computed (global norm 1.0) and leaves None gradients alone. Its
+    `iterations` counter is the reference's `global_step`.
 
     Args:
       init_lr: float, the peak learning rate.
       num_train_steps: int > 0, total number of applied updates.
       num_warmup_steps: int >= 0 or None.
       optimizer_type: "adamw" (the reference) or "lamb".
-      weight_decay_rate: float.
+      weight_decay_rate, beta_1, beta_2, epsilon: floats, as the reference.
       variable_names: dict `variable.path` -> reference TF1 name, used by the
         exclusion patterns (and by the checkpoint code).
       gradient_accumulation_steps: int >= 1; micro-batches per update.
-      beta_1: float.
-      beta_2: float.
-      epsilon: float.
       exclude_from_weight_decay: list of regex strings.
       clip_norm: float or None.
-      fused: AdamWeightDecay only: TensorFlow's fused Adam kernel, same
-        math in another float order (for mixed precision; see
-        AdamWeightDecay).
+      fused: AdamWeightDecay only: TF's fused Adam kernel, the same math in
+        another float order (for mixed precision; see AdamWeightDecay).
 
     Returns:
       AdamWeightDecay or Lamb, with a WarmupLinearDecay learning rate.
@@ -84,6 +80,30 @@ def create_optimizer(
     Raises:
       UserInputError: if a step count or optimizer_type is invalid.
     """
+    _check_arguments(
+        num_train_steps, num_warmup_steps, gradient_accumulation_steps,
+        optimizer_type,
+    )
+    schedule = WarmupLinearDecay(init_lr, num_train_steps, num_warmup_steps)
+    extra = {"fused": True} if fused and optimizer_type == "adamw" else {}
+    return _OPTIMIZERS[optimizer_type](
+        learning_rate=schedule,
+        weight_decay_rate=weight_decay_rate,
+        beta_1=beta_1,
+        beta_2=beta_2,
+        epsilon=epsilon,
+        exclude_from_weight_decay=exclude_from_weight_decay,
+        clip_norm=clip_norm,
+        variable_names=variable_names,
+        gradient_accumulation_steps=gradient_accumulation_steps,
+        **extra,
+    )
+
+
+def _check_arguments(
+    num_train_steps, num_warmup_steps, gradient_accumulation_steps,
+    optimizer_type,
+):
     if not _is_int(num_train_steps) or num_train_steps < 1:
         raise errors.UserInputError(
             f"num_train_steps={num_train_steps!r}: expected an integer >= 1"
@@ -100,24 +120,16 @@ def create_optimizer(
             "gradient_accumulation_steps="
             f"{gradient_accumulation_steps!r}: expected an integer >= 1"
         )
-    if optimizer_type not in _OPTIMIZERS:
+    check_optimizer_type(optimizer_type)
+
+
+def check_optimizer_type(optimizer_type, what="optimizer_type"):
+    """Raises UserInputError naming `what` unless it is an OPTIMIZER_TYPES."""
+    if optimizer_type not in OPTIMIZER_TYPES:
         raise errors.UserInputError(
-            f"optimizer_type={optimizer_type!r}: expected 'adamw' or 'lamb'"
+            f"{what}={optimizer_type!r}: expected "
+            + " or ".join(map(repr, OPTIMIZER_TYPES))
         )
-    schedule = WarmupLinearDecay(init_lr, num_train_steps, num_warmup_steps)
-    extra = {"fused": True} if fused and optimizer_type == "adamw" else {}
-    return _OPTIMIZERS[optimizer_type](
-        learning_rate=schedule,
-        weight_decay_rate=weight_decay_rate,
-        beta_1=beta_1,
-        beta_2=beta_2,
-        epsilon=epsilon,
-        exclude_from_weight_decay=exclude_from_weight_decay,
-        clip_norm=clip_norm,
-        variable_names=variable_names,
-        gradient_accumulation_steps=gradient_accumulation_steps,
-        **extra,
-    )
 
 
 def _is_int(value):

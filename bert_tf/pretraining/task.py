@@ -20,11 +20,6 @@ class PretrainingTask(estimator.Task):
     """MLM + NSP on create_pretraining_data.py's TFRecords."""
 
     bert_config: object
-    learning_rate: float = 5e-5
-    num_train_steps: int = 100000
-    num_warmup_steps: int = 10000
-    optimizer_type: str = "adamw"
-    gradient_accumulation_steps: int = 1
 
     def build_model(self):
         return BertPretrainingModel(self.bert_config)

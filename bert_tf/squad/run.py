@@ -26,16 +26,12 @@ import os
 import random
 from typing import Optional
 
-import keras
-import tensorflow as tf
 from absl import logging
 
 from bert_tf import checkpoints
-from bert_tf import cli
-from bert_tf import distribution
 from bert_tf import errors
-from bert_tf import estimator
 from bert_tf import file_io
+from bert_tf import runner_settings
 from bert_tf import tokenization
 from bert_tf.config import BertConfig
 from bert_tf.squad import examples as examples_lib
@@ -49,18 +45,18 @@ _TRAIN_SHUFFLE_SEED = 12345
 _PROGRESS_EVERY = 1000
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(kw_only=True)
 class SquadParams:
-    """The flags of run_squad.py (original names, order and defaults)."""
+    """The flags of run_squad.py (original names, order and defaults).
+
+    The flags every runner shares are in `runner`.
+    """
 
     bert_config_file: str
     vocab_file: str
-    output_dir: str
-    train_file: str = None
-    predict_file: str = None
-    init_checkpoint: str = None
+    train_file: Optional[str] = None
+    predict_file: Optional[str] = None
     do_lower_case: bool = True
-    preserve_unused_tokens: bool = False
     max_seq_length: int = 384
     doc_stride: int = 128
     max_query_length: int = 64
@@ -71,25 +67,14 @@ class SquadParams:
     learning_rate: float = 5e-5
     num_train_epochs: float = 3.0
     warmup_proportion: float = 0.1
-    save_checkpoints_steps: int = 1000
-    iterations_per_loop: int = 1000
     n_best_size: int = 20
     max_answer_length: int = 30
-    use_tpu: bool = False
-    tpu_name: str = None
-    tpu_zone: str = None
-    gcp_project: str = None
-    master: str = None
-    num_tpu_cores: int = 8
     verbose_logging: bool = False
     version_2_with_negative: bool = False
     null_score_diff_threshold: float = 0.0
-    # Additions of bert_tf (not in the original).
-    precision: str = "auto"
-    use_xla: bool = False
-    optimizer: str = "adamw"
-    gradient_accumulation_steps: int = 1
-    random_seed: int = None
+    # Addition of bert_tf (not in the original).
+    preserve_unused_tokens: bool = False
+    runner: runner_settings.RunnerSettings
 
 
 @dataclasses.dataclass
@@ -111,7 +96,7 @@ class SquadData:
 def _check_flags(params, config):
     """validate_flags_or_throw of the original, in its order and words."""
     tokenization.validate_case_matches_checkpoint(
-        params.do_lower_case, params.init_checkpoint
+        params.do_lower_case, params.runner.init_checkpoint
     )
     if not params.do_train and not params.do_predict:
         raise errors.UserInputError(
@@ -125,12 +110,7 @@ def _check_flags(params, config):
         raise errors.UserInputError(
             "If `do_predict` is True, then `predict_file` must be specified."
         )
-    if params.max_seq_length > config.max_position_embeddings:
-        raise errors.UserInputError(
-            f"--max_seq_length={params.max_seq_length}: Cannot use sequence "
-            f"length {params.max_seq_length} because the BERT model was only "
-            f"trained up to sequence length {config.max_position_embeddings}"
-        )
+    config.check_max_seq_length(params.max_seq_length)
     if params.max_seq_length <= params.max_query_length + 3:
         raise errors.UserInputError(
             f"The max_seq_length ({params.max_seq_length}) must be greater "
@@ -140,16 +120,14 @@ def _check_flags(params, config):
 
 def _check_settings(params):
     """Values the original accepted but then hung or crashed on."""
-    cli.require_positive(params, (
-        "train_batch_size", "predict_batch_size", "save_checkpoints_steps",
-        "iterations_per_loop", "doc_stride", "n_best_size",
-        "max_answer_length", "gradient_accumulation_steps",
+    errors.require_positive(params, (
+        "train_batch_size", "predict_batch_size", "doc_stride",
+        "n_best_size", "max_answer_length",
     ))
     if params.max_query_length < 0:
         raise errors.UserInputError(
             f"--max_query_length={params.max_query_length}: expected >= 0"
         )
-    cli.check_runner_settings(params)
     if not 0.0 <= params.warmup_proportion <= 1.0:
         raise errors.UserInputError(
             f"--warmup_proportion={params.warmup_proportion}: expected a "
@@ -194,9 +172,10 @@ def validate(params):
         expected.
     """
     # The script marks these required; library callers get the same check.
-    for name in ("bert_config_file", "vocab_file", "output_dir"):
+    for name in ("bert_config_file", "vocab_file"):
         if not getattr(params, name):
             raise errors.UserInputError(f"--{name} is required")
+    params.runner.check()
     config = BertConfig.from_json_file(params.bert_config_file)
     _check_flags(params, config)
     _check_settings(params)
@@ -206,8 +185,8 @@ def validate(params):
         preserve_unused_tokens=params.preserve_unused_tokens,
     )
     config.check_vocab(tokenizer.vocab, params.vocab_file)
-    if params.init_checkpoint:
-        checkpoints.resolve_checkpoint_path(params.init_checkpoint)
+    if params.runner.init_checkpoint:
+        checkpoints.resolve_checkpoint_path(params.runner.init_checkpoint)
 
     data = SquadData(config, tokenizer)
     if params.do_train:
@@ -237,7 +216,7 @@ def _convert(params, data, examples, is_training, output_fn):
 
 
 def _train(params, data, runner):
-    path = os.path.join(params.output_dir, "train.tf_record")
+    path = os.path.join(params.runner.output_dir, "train.tf_record")
     with features_lib.FeatureWriter(path, is_training=True) as writer:
         num_features = _convert(params, data, data.train_examples, True,
                                 writer.process_feature)
@@ -252,17 +231,17 @@ def _train(params, data, runner):
         is_training=True,
         drop_remainder=True,
         batch_size=params.train_batch_size,
-        seed=params.random_seed,
+        seed=params.runner.random_seed,
     )
     runner.train(input_fn, max_steps=data.num_train_steps,
                  batch_size=params.train_batch_size)
 
 
-def _predict(params, data, runner, chief):
-    if not chief:
+def _predict(params, data, runner):
+    if not runner.is_chief:
         logging.info("Prediction runs on the chief worker only; skipped here")
         return None
-    path = os.path.join(params.output_dir, "eval.tf_record")
+    path = os.path.join(params.runner.output_dir, "eval.tf_record")
     eval_features = []
     with features_lib.FeatureWriter(path, is_training=False) as writer:
 
@@ -304,13 +283,13 @@ def _predict(params, data, runner, chief):
         max_answer_length=params.max_answer_length,
         do_lower_case=params.do_lower_case,
         output_prediction_file=os.path.join(
-            params.output_dir, "predictions.json"
+            params.runner.output_dir, "predictions.json"
         ),
         output_nbest_file=os.path.join(
-            params.output_dir, "nbest_predictions.json"
+            params.runner.output_dir, "nbest_predictions.json"
         ),
         output_null_log_odds_file=os.path.join(
-            params.output_dir, "null_odds.json"
+            params.runner.output_dir, "null_odds.json"
         ),
         version_2_with_negative=params.version_2_with_negative,
         null_score_diff_threshold=params.null_score_diff_threshold,
@@ -328,26 +307,16 @@ def run(params):
       were computed from; else None.
     """
     data = validate(params)
-    if params.random_seed is not None:
-        keras.utils.set_random_seed(params.random_seed)
-    file_io.makedirs(params.output_dir)
-    strategy = distribution.get_strategy(
-        params.use_tpu, params.tpu_name, params.tpu_zone, params.gcp_project,
-        params.master,
-    )
-    distribution.set_precision(params.precision)
-    chief = distribution.is_chief(strategy)
     task = task_lib.SquadTask(
         bert_config=data.config,
         learning_rate=params.learning_rate,
         num_train_steps=data.num_train_steps,
         num_warmup_steps=data.num_warmup_steps,
-        optimizer_type=params.optimizer,
-        gradient_accumulation_steps=params.gradient_accumulation_steps,
+        **params.runner.optimizer_fields(),
     )
-    runner = estimator.Estimator.from_flags(task, params, strategy)
+    runner = runner_settings.build_estimator(params.runner, task)
     if params.do_train:
         _train(params, data, runner)
     if params.do_predict:
-        return _predict(params, data, runner, chief)
+        return _predict(params, data, runner)
     return None

@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from bert_tf import distribution
 from bert_tf import estimator
-from bert_tf.classifier.task import per_example_loss
+from bert_tf.modeling import losses
 from bert_tf.squad import model as model_lib
 
 
@@ -27,28 +27,22 @@ class SquadTask(estimator.Task):
 
     Attributes:
       bert_config: a `BertConfig`.
-      learning_rate, num_train_steps, num_warmup_steps, optimizer_type,
-        gradient_accumulation_steps: passed to `create_optimizer` (training
-        only).
+
+    The training settings are the fields of `estimator.Task`.
     """
 
     bert_config: object
-    learning_rate: float = 5e-5
-    num_train_steps: int = None
-    num_warmup_steps: int = None
-    optimizer_type: str = "adamw"
-    gradient_accumulation_steps: int = 1
 
     def build_model(self):
         return model_lib.BertSpanModel(self.bert_config)
 
     def loss(self, outputs, features):
         # A softmax over positions: the classifier's cross-entropy.
-        start_losses = per_example_loss(
-            outputs["start_logits"], features["start_positions"], False
+        start_losses = losses.cross_entropy(
+            outputs["start_logits"], features["start_positions"]
         )
-        end_losses = per_example_loss(
-            outputs["end_logits"], features["end_positions"], False
+        end_losses = losses.cross_entropy(
+            outputs["end_logits"], features["end_positions"]
         )
         batch_size = distribution.global_sum(
             tf.cast(tf.size(start_losses), tf.float32)

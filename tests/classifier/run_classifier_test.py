@@ -14,27 +14,25 @@ import os
 import random
 import re
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from bert_tf import records as records_lib
+from bert_tf import runner_settings
 from bert_tf.classifier import features
 from bert_tf.classifier import input_pipeline
-from bert_tf.classifier import processors
+from bert_tf.classifier import examples as examples_lib
 from bert_tf.classifier import run as run_lib
 from bert_tf.classifier import task as task_lib
 from bert_tf.config import BertConfig
 from bert_tf.errors import UserInputError
+from bert_tf.modeling.losses import classifier_example_loss
 from bert_tf.tokenization import FullTokenizer
 from tests.classifier.serving_helpers import serve_in_fresh_process
-from tests.conftest import stderr_lines
 from tests.conftest import testdata
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TINY_CLASSIFIER = testdata("tiny_classifier")
 FINE_TUNED_CKPT = testdata("tiny_classifier", "model.ckpt-4")
 PRETRAINED_CKPT = testdata("tiny_model", "bert_model.ckpt")
@@ -113,7 +111,7 @@ def _params(data_dir, output_dir, **overrides):
         random_seed=1,
     )
     params.update(overrides)
-    return run_lib.ClassifierParams(**params)
+    return runner_settings.params_from_values(run_lib.ClassifierParams, params)
 
 
 def _read_test_results(path):
@@ -240,7 +238,7 @@ def test_task_loss_and_metrics_match_reference_model_fn():
         "is_real_example": tf.constant(golden["is_real_example"]),
     }
     np.testing.assert_allclose(
-        task_lib.per_example_loss(outputs["logits"], batch["label_ids"], False),
+        classifier_example_loss(outputs["logits"], batch["label_ids"], False),
         golden["per_example_loss"], atol=2e-5,
     )
     expected = sidecar["predict"]["eval_mode_results"]
@@ -265,7 +263,7 @@ def test_num_train_steps_as_the_readme(tmp_path):
 
 def test_input_pipeline_batches(tmp_path):
     examples = [
-        processors.InputExample(f"dev-{i}", "the cat sat", "a dog", "1")
+        examples_lib.InputExample(f"dev-{i}", "the cat sat", "a dog", "1")
         for i in range(5)
     ]
     path = str(tmp_path / "eval.tf_record")
@@ -462,7 +460,7 @@ def test_bad_input(tmp_path):
     )
     _raises_one_line(
         _params(data_dir, out, do_eval=True, max_seq_length=128),
-        "cannot use sequence length 128 because the BERT model was only trained "
+        "Cannot use sequence length 128 because the BERT model was only trained "
         "up to sequence length 64",
     )
     _raises_one_line(
@@ -508,21 +506,3 @@ def test_bad_input(tmp_path):
     )
     # Nothing was written for any of the failed runs.
     assert not out.exists()
-
-
-def test_script_exits_with_one_line(tmp_path):
-    data_dir = _mnli_data_dir(tmp_path / "data")
-    result = subprocess.run(
-        [sys.executable, os.path.join(REPO, "run_classifier.py"),
-         f"--data_dir={data_dir}", "--task_name=glue", f"--vocab_file={VOCAB}",
-         f"--bert_config_file={CONFIG}", f"--output_dir={tmp_path / 'out'}",
-         "--max_seq_length=20", "--do_eval"],
-        capture_output=True, text=True, timeout=120,
-        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"),
-    )
-    assert result.returncode == 1
-    assert "Traceback" not in result.stderr
-    assert stderr_lines(result.stderr) == [
-        "ERROR: Task not found: glue (known tasks: cola, mnli, mrpc, xnli, "
-        "sst2, sst-2, qqp, qnli, rte, wnli, stsb, sts-b)"
-    ]

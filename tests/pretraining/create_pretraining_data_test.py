@@ -1,7 +1,6 @@
 """create_pretraining_data: the reference's four golden runs, sharding, bad
 input and the script itself."""
 
-import ast
 import json
 import os
 import random
@@ -18,38 +17,12 @@ from bert_tf.pretraining import create_data
 from bert_tf.pretraining import instances
 from bert_tf.pretraining import masking
 from bert_tf.pretraining import tfrecords
+from tests.conftest import REPO
 from tests.conftest import testdata
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))))
 SCRIPT = os.path.join(REPO, "create_pretraining_data.py")
 VOCAB = testdata("vocab", "uncased_vocab.txt")
 CORPUS = testdata("pretraining_data", "corpus.txt")
-
-# The reference's flags, in its order: (name, default, help).
-REFERENCE_FLAGS = [
-    ("input_file", None,
-     "Input raw text file (or comma-separated list of files)."),
-    ("output_file", None,
-     "Output TF example file (or comma-separated list of files)."),
-    ("vocab_file", None,
-     "The vocabulary file that the BERT model was trained on."),
-    ("do_lower_case", True,
-     "Whether to lower case the input text. Should be True for uncased "
-     "models and False for cased models."),
-    ("do_whole_word_mask", False,
-     "Whether to use whole word masking rather than per-WordPiece masking."),
-    ("max_seq_length", 128, "Maximum sequence length."),
-    ("max_predictions_per_seq", 20,
-     "Maximum number of masked LM predictions per sequence."),
-    ("random_seed", 12345, "Random seed for data generation."),
-    ("dupe_factor", 10,
-     "Number of times to duplicate the input data (with different masks)."),
-    ("masked_lm_prob", 0.15, "Masked LM probability."),
-    ("short_seq_prob", 0.1,
-     "Probability of creating sequences which are shorter than the "
-     "maximum length."),
-]
 
 
 def _golden_runs():
@@ -294,28 +267,6 @@ def test_undecodable_bytes_are_dropped(tmp_path):
     assert len(results[0]) == 1
 
 
-def _script_flags():
-    """(name, default, help) of each DEFINE_* call in the script, in order."""
-    with open(SCRIPT, encoding="utf-8") as f:
-        tree = ast.parse(f.read())
-    defined = []
-    for node in ast.walk(tree):
-        if (isinstance(node, ast.Call) and
-                isinstance(node.func, ast.Attribute) and
-                node.func.attr.startswith("DEFINE_")):
-            defined.append(tuple(ast.literal_eval(a) for a in node.args[:3]))
-    return defined
-
-
-def test_script_flags_are_the_reference_flags_in_order():
-    defined = _script_flags()
-    assert defined[:len(REFERENCE_FLAGS)] == REFERENCE_FLAGS
-    assert defined[len(REFERENCE_FLAGS):] == [
-        ("num_workers", 1, defined[-2][2]),
-        ("preserve_unused_tokens", False, defined[-1][2]),
-    ]
-
-
 def _run_script(*args, cwd):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3",
                PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
@@ -342,18 +293,6 @@ def test_script_reproduces_run_a_with_reference_logs(tmp_path):
     assert "] tokens: [CLS] " in log
     assert "] masked_lm_weights: 1.0 " in log
     assert log.rstrip().endswith("Wrote 439 total instances")
-
-
-def test_script_bad_input_exits_with_one_line(tmp_path):
-    vocab = str(tmp_path / "missing_vocab.txt")
-    result = _run_script(f"--input_file={CORPUS}",
-                         "--output_file=out.tfrecord",
-                         f"--vocab_file={vocab}", cwd=tmp_path)
-    assert result.returncode != 0
-    assert result.stderr.strip().splitlines()[-1] == (
-        f"ERROR: --vocab_file={vocab!r}: file not found")
-    assert "Traceback" not in result.stderr
-    assert os.listdir(tmp_path) == []
 
 
 def test_progress_lines(tmp_path, monkeypatch, caplog):

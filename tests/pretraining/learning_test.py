@@ -9,11 +9,12 @@ import os
 
 import pytest
 
-from bert_tf.pretraining import run as run_lib
+from bert_tf import runner_settings
 from bert_tf.pretraining import create_data
+from bert_tf.pretraining import run as run_lib
+from tests.conftest import REPO
 from tests.conftest import testdata
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TINY = {
     "vocab_size": 30522,
     "hidden_size": 64,
@@ -58,7 +59,9 @@ def _pretrain(tmp_path, num_train_steps):
             random_seed=3,
         )
         params.update(flags)
-        return run_lib.run(run_lib.PretrainingParams(**params))
+        return run_lib.run(
+            runner_settings.params_from_values(run_lib.PretrainingParams, params)
+        )
 
     before = run(do_eval=True)
     after = run(do_train=True, do_eval=True)

@@ -7,9 +7,9 @@ import sys
 import numpy as np
 import tensorflow as tf
 
+from tests.conftest import REPO
 from tests.conftest import testdata
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 INT_FEATURES = (
     "input_ids",

@@ -10,25 +10,20 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from bert_tf import runner_settings
 from bert_tf import tokenization
 from bert_tf.errors import UserInputError
 from bert_tf.squad import examples
 from bert_tf.squad import features
 from bert_tf.squad import run as run_lib
 from bert_tf.squad import task as task_lib
-from tests.conftest import stderr_lines
 from tests.conftest import testdata
 
-REPO = os.path.dirname(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-)
 TINY_SQUAD = testdata("tiny_squad")
 FINE_TUNED_CKPT = testdata("tiny_squad", "model.ckpt-3")
 PRETRAINED_CKPT = testdata("tiny_model", "bert_model.ckpt")
@@ -51,7 +46,7 @@ def _params(output_dir, **overrides):
         random_seed=1,
     )
     params.update(overrides)
-    return run_lib.SquadParams(**params)
+    return runner_settings.params_from_values(run_lib.SquadParams, params)
 
 
 def _load(path):
@@ -310,24 +305,3 @@ def test_bad_input(tmp_path):
         _raises_one_line(_params(out, **overrides), pattern)
     # Nothing was written for any of the failed runs.
     assert not out.exists()
-
-
-def test_script_exits_with_one_line(tmp_path):
-    predict_file = tmp_path / "dev.json"
-    predict_file.write_text('{"data": [{"paragraphs": [{"qas": []}]}]}')
-    result = subprocess.run(
-        [sys.executable, os.path.join(REPO, "run_squad.py"),
-         f"--vocab_file={VOCAB}", f"--bert_config_file={CONFIG}",
-         f"--output_dir={tmp_path / 'out'}", "--do_predict",
-         f"--predict_file={predict_file}", "--max_seq_length=32",
-         "--max_query_length=8"],
-        capture_output=True, text=True, timeout=120,
-        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"),
-    )
-    assert result.returncode == 1
-    assert "Traceback" not in result.stderr
-    assert stderr_lines(result.stderr) == [
-        f"ERROR: --predict_file={str(predict_file)!r}: paragraph has no "
-        "'context' key (not SQuAD JSON?)"
-    ]
-    assert not (tmp_path / "out").exists()

@@ -1,0 +1,153 @@
+"""What run_pretraining, run_classifier and run_squad share, and their setup.
+
+`RunnerSettings` holds the settings every runner has: the model directory,
+the warm start, the checkpoint intervals, the TPU fields of the original's
+TPUEstimator, and the bert_tf additions (precision, XLA, optimizer, gradient
+accumulation, seed). Each script's params dataclass contains one, named
+`runner`, and the top-level scripts fill it from flags of the same names.
+`params_from_values` builds any such params from one flat name -> value
+mapping, and `build_estimator` turns the settings and a `Task` into an
+`Estimator`, in the one order that works for every strategy.
+
+Example:
+
+    params = params_from_values(ClassifierParams, {
+        "data_dir": "glue/MRPC", "task_name": "mrpc", ...,
+        "output_dir": "/tmp/mrpc", "precision": "fp32"})
+    params.runner.check()
+    runner = build_estimator(params.runner, task)
+"""
+
+import dataclasses
+import typing
+from typing import Optional
+
+import keras
+
+from bert_tf import distribution
+from bert_tf import errors
+from bert_tf import estimator
+from bert_tf import file_io
+from bert_tf import optimization
+
+
+@dataclasses.dataclass(kw_only=True)
+class RunnerSettings:
+    """The runners' shared flags (original names and defaults) and additions."""
+
+    output_dir: str
+    init_checkpoint: Optional[str] = None
+    save_checkpoints_steps: int = 1000
+    iterations_per_loop: int = 1000
+    use_tpu: bool = False
+    tpu_name: Optional[str] = None
+    tpu_zone: Optional[str] = None
+    gcp_project: Optional[str] = None
+    master: Optional[str] = None
+    num_tpu_cores: int = 8
+    tpu_job_name: Optional[str] = None  # the bert-tensorflow 1.0.4 wheel's
+    # Additions of bert_tf (not in the original).
+    precision: str = "auto"
+    use_xla: bool = False
+    optimizer: str = "adamw"
+    gradient_accumulation_steps: int = 1
+    random_seed: Optional[int] = None
+
+    def check(self):
+        """Raises UserInputError for a value no runner could start with."""
+        if not self.output_dir:
+            raise errors.UserInputError("--output_dir is required")
+        errors.require_positive(self, (
+            "save_checkpoints_steps", "iterations_per_loop",
+            "gradient_accumulation_steps",
+        ))
+        optimization.check_optimizer_type(self.optimizer, "--optimizer")
+        distribution.resolve_precision(self.precision)
+
+    def optimizer_fields(self):
+        """The `Task` fields that come from these settings."""
+        return dict(
+            optimizer_type=self.optimizer,
+            gradient_accumulation_steps=self.gradient_accumulation_steps,
+        )
+
+
+def build_estimator(settings, task):
+    """Strategy, seed, precision, then the `Estimator` for `task`.
+
+    The strategy comes first: a multi-worker strategy must be created before
+    the program runs any TensorFlow op; the dtype policy must be set before
+    the Estimator builds a model.
+    """
+    strategy = distribution.get_strategy(
+        use_tpu=settings.use_tpu,
+        tpu_name=settings.tpu_name,
+        tpu_zone=settings.tpu_zone,
+        gcp_project=settings.gcp_project,
+        master=settings.master,
+        tpu_job_name=settings.tpu_job_name,
+    )
+    if settings.random_seed is not None:
+        keras.utils.set_random_seed(settings.random_seed)
+    distribution.set_precision(settings.precision)
+    # Every worker writes its input records there, not only the chief.
+    file_io.makedirs(settings.output_dir)
+    run_config = estimator.RunConfig(
+        model_dir=settings.output_dir,
+        save_checkpoints_steps=settings.save_checkpoints_steps,
+        iterations_per_loop=settings.iterations_per_loop,
+        jit_compile=settings.use_xla,
+    )
+    return estimator.Estimator(
+        task, run_config, strategy=strategy,
+        init_checkpoint=settings.init_checkpoint,
+    )
+
+
+def _nested_params(params_class):
+    """{field name: dataclass type} for the fields that are params too."""
+    hints = typing.get_type_hints(params_class)
+    return {
+        field.name: hints[field.name]
+        for field in dataclasses.fields(params_class)
+        if dataclasses.is_dataclass(hints[field.name])
+    }
+
+
+def field_names(params_class):
+    """The names `params_from_values` reads, nested settings included."""
+    names = []
+    nested = _nested_params(params_class)
+    for field in dataclasses.fields(params_class):
+        if field.name in nested:
+            names += field_names(nested[field.name])
+        else:
+            names.append(field.name)
+    return names
+
+
+def params_from_values(params_class, values):
+    """A `params_class` whose fields, at any depth, come from `values`.
+
+    Fields are matched by name, so a script's flags fill its params and
+    their `runner` settings in one call; names missing from `values` keep
+    their defaults.
+
+    Raises:
+      TypeError: `values` has a name that no field takes.
+    """
+    unknown = set(values) - set(field_names(params_class))
+    if unknown:
+        raise TypeError(f"{params_class.__name__} has no field {sorted(unknown)}")
+    return _fill(params_class, values)
+
+
+def _fill(params_class, values):
+    nested = _nested_params(params_class)
+    kwargs = {}
+    for field in dataclasses.fields(params_class):
+        if field.name in nested:
+            kwargs[field.name] = _fill(nested[field.name], values)
+        elif field.name in values:
+            kwargs[field.name] = values[field.name]
+    return params_class(**kwargs)
