@@ -3,9 +3,11 @@
 `interleave` times several variants round-robin, so that a change in the
 machine's load (other processes on a shared box) hits every variant alike;
 the first call of each variant (tracing, XLA compilation) is timed apart and
-never counted in the repeats. Nothing here imports bert_tf or keras-hub,
-and only `machine_lines` imports TensorFlow, so that the benchmarks that keep
-it out of their process can share `cpu_model`.
+never counted in the repeats. `rows_against_peer` gives the columns that the
+benchmarks against KerasHub share, and `keras_hub_backbone` the peer model.
+Nothing here imports bert_tf, and TensorFlow, Keras and keras-hub are
+imported only inside the functions that use them, so that the benchmarks
+that keep them out of their process can share `cpu_model`.
 """
 
 import os
@@ -36,9 +38,14 @@ def cpu_flags():
     return [flag for flag in ("avx512_bf16", "amx_bf16") if flag in text]
 
 
-def machine_lines():
-    """Lines describing the machine and the software, for the report."""
+def machine_lines(default_precision):
+    """Lines describing the machine and the software, for the report.
+
+    Args:
+      default_precision: what bert_tf's `--precision=auto` resolves to here.
+    """
     import keras  # pylint: disable=g-import-not-at-top
+    import keras_hub  # pylint: disable=g-import-not-at-top
     import tensorflow as tf  # pylint: disable=g-import-not-at-top
 
     try:
@@ -55,7 +62,44 @@ def machine_lines():
         f"opts {os.environ.get('TF_ENABLE_ONEDNN_OPTS', 'default (on)')}; "
         f"threads intra-op {threads.get_intra_op_parallelism_threads() or 'auto'}"
         f", inter-op {threads.get_inter_op_parallelism_threads() or 'auto'}",
+        f"keras-hub {keras_hub.__version__}; bert_tf default here: "
+        f"--precision=auto -> {default_precision}, --use_xla=False",
     ]
+
+
+def add_timing_arguments(parser):
+    """--repeats, --warmup and --variants (a list of name substrings)."""
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument(
+        "--variants",
+        type=lambda text: [v for v in text.split(",") if v],
+        default=[],
+        help="comma list of substrings; only matching variants run "
+        "(default: all)",
+    )
+
+
+# KerasHub's BertBackbone argument for each BertConfig field.
+_KERAS_HUB_ARGUMENTS = {
+    "vocabulary_size": "vocab_size",
+    "num_layers": "num_hidden_layers",
+    "num_heads": "num_attention_heads",
+    "hidden_dim": "hidden_size",
+    "intermediate_dim": "intermediate_size",
+    "max_sequence_length": "max_position_embeddings",
+}
+
+
+def keras_hub_backbone(config, dtype):
+    """KerasHub's `BertBackbone` of the shape of `config` (a BertConfig)."""
+    import keras_hub  # pylint: disable=g-import-not-at-top
+
+    arguments = {
+        theirs: getattr(config, ours)
+        for theirs, ours in _KERAS_HUB_ARGUMENTS.items()
+    }
+    return keras_hub.models.BertBackbone(**arguments, dtype=dtype)
 
 
 def timed(fn):
@@ -107,6 +151,38 @@ def spread(values):
     """(min, max) relative to the median, as a short string."""
     mid = statistics.median(values)
     return f"{min(values) / mid:.2f}-{max(values) / mid:.2f}"
+
+
+def rows_against_peer(times, cpu, batch_size, default_name, peer="keras_hub"):
+    """The table columns of the benchmarks against a peer, one row a variant.
+
+    Args:
+      times: {variant name: [wall seconds per step]}.
+      cpu: {variant name: [CPU seconds per step]}.
+      batch_size: examples per step.
+      default_name: the variant users get by default, marked "(default)".
+      peer: prefix of the peer's variant names.
+
+    Returns:
+      (best_peer, {name: row}): the fastest peer variant (None without one),
+      and rows of variant, ms, min-max, examples/s, speed relative to
+      best_peer and CPU ms, to which callers add their own columns.
+    """
+    medians = {name: median(t) for name, t in times.items()}
+    peers = [name for name in medians if name.startswith(peer)]
+    best_peer = min(peers, key=medians.get) if peers else None
+    rows = {}
+    for name, seconds in medians.items():
+        ratio = medians[best_peer] / seconds if best_peer else float("nan")
+        rows[name] = [
+            name + (" (default)" if name == default_name else ""),
+            f"{seconds * 1e3:.1f}",
+            spread(times[name]),
+            f"{batch_size / seconds:.1f}",
+            f"{ratio:.2f}x",
+            f"{median(cpu[name]) * 1e3:.0f}",
+        ]
+    return best_peer, rows
 
 
 def format_table(headers, rows):

@@ -38,7 +38,6 @@ _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, _ROOT)
 
 import keras  # noqa: E402
-import keras_hub  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
@@ -153,15 +152,7 @@ def build_variants(shape, args):
     variants = {}
     for precision, policy in POLICIES.items():
         ours = BertModel(config, dtype=policy)
-        theirs = keras_hub.models.BertBackbone(
-            vocabulary_size=VOCAB_SIZE,
-            num_layers=layers,
-            num_heads=heads,
-            hidden_dim=hidden,
-            intermediate_dim=intermediate,
-            max_sequence_length=config.max_position_embeddings,
-            dtype=policy,
-        )
+        theirs = common.keras_hub_backbone(config, dtype=policy)
         if reference is None:
             reference = ours
         else:
@@ -215,26 +206,14 @@ def run_shape(label, shape, args, default_name):
         {name: v[0] for name, v in variants.items()}, args.repeats, args.warmup
     )
     differences = check_agreement(variants)
-    medians = {name: common.median(t) for name, t in times.items()}
-    hub = [n for n in medians if variants[n][1] == "keras_hub"]
-    best_hub = min(hub, key=medians.get) if hub else None
-    rows = []
-    for name, seconds in medians.items():
-        ratio = medians[best_hub] / seconds if best_hub else float("nan")
-        rows.append([
-            name + (" (default)" if name == default_name else ""),
-            f"{seconds * 1e3:.1f}",
-            common.spread(times[name]),
-            f"{batch / seconds:.1f}",
-            f"{ratio:.2f}x",
-            f"{common.median(cpu[name]) * 1e3:.0f}",
-            f"{first[name]:.1f}",
-            f"{differences[name]:.1e}" if name in differences else "-",
-        ])
+    best_hub, rows = common.rows_against_peer(times, cpu, batch, default_name)
+    for name, row in rows.items():
+        row.append(f"{first[name]:.1f}")
+        row.append(f"{differences[name]:.1e}" if name in differences else "-")
     print(common.format_table(
         ["variant", "ms/batch", "min-max", "seq/s",
          f"vs {best_hub}", "CPU ms", "first call s", "max|diff| vs fp32"],
-        rows,
+        list(rows.values()),
     ))
 
 
@@ -242,24 +221,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--shapes", default="base,small",
                         help="comma list of presets or L/H/A/I/batch/seq")
-    parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--warmup", type=int, default=1)
-    parser.add_argument("--variants", default="",
-                        help="comma list of substrings; only matching "
-                             "variants run (default: all)")
+    common.add_timing_arguments(parser)
     args = parser.parse_args()
-    args.variants = [v for v in args.variants.split(",") if v]
     shapes = [parse_shape(s) for s in args.shapes.split(",") if s]
 
     default_precision = distribution.resolve_precision("auto")
     # Inference builds bfloat16 weights under bf16; --use_xla defaults off.
     default_name = f"bert_tf {'bf16w' if default_precision == 'bf16' else default_precision}"
-    for line in common.machine_lines():
-        print(line)
-    print(
-        f"keras-hub {keras_hub.__version__}; bert_tf default here: "
-        f"--precision=auto -> {default_precision}, --use_xla=False"
-    )
+    print("\n".join(common.machine_lines(default_precision)))
     for label, shape in shapes:
         run_shape(label, shape, args, default_name)
         keras.backend.clear_session()

@@ -128,15 +128,7 @@ class HubVariant:
 
     def __init__(self, config, precision, xla, features, args):
         start = time.perf_counter()
-        backbone = keras_hub.models.BertBackbone(
-            vocabulary_size=config.vocab_size,
-            num_layers=config.num_hidden_layers,
-            num_heads=config.num_attention_heads,
-            hidden_dim=config.hidden_size,
-            intermediate_dim=config.intermediate_size,
-            max_sequence_length=config.max_position_embeddings,
-            dtype=POLICIES[precision],
-        )
+        backbone = common.keras_hub_backbone(config, dtype=POLICIES[precision])
         self.model = keras_hub.models.BertMaskedLM(backbone, preprocessor=None)
         self.model.compile(jit_compile=xla)
         self.build_seconds = time.perf_counter() - start
@@ -164,10 +156,28 @@ class HubVariant:
         return logs["loss"]
 
 
-def main():
-    # BertMaskedLM has no next-sentence head, so its pooler gets no
-    # gradient; Keras warns about that on every trace.
-    warnings.filterwarnings("ignore", message="Gradients do not exist")
+def build_variants(config, features, args, model_dir):
+    """{name: RunnerVariant or HubVariant}, those that --variants selects."""
+    variants = {}
+    for family in ("bert_tf runner", "keras_hub"):
+        for precision in ("fp32", "bf16"):
+            for xla in (False, True):
+                name = f"{family} {precision}" + (" XLA" if xla else "")
+                if args.variants and not any(v in name for v in args.variants):
+                    continue
+                if family == "keras_hub":
+                    variants[name] = HubVariant(
+                        config, precision, xla, features, args
+                    )
+                else:
+                    variants[name] = RunnerVariant(
+                        config, precision, xla, features, args,
+                        os.path.join(model_dir, name.replace(" ", "_")),
+                    )
+    return variants
+
+
+def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--layers", type=int, default=4)
     parser.add_argument("--hidden", type=int, default=256)
@@ -179,14 +189,15 @@ def main():
     parser.add_argument("--max_predictions", type=int, default=20)
     parser.add_argument("--steps", type=int, default=1,
                         help="train steps per timed call")
-    parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--warmup", type=int, default=1)
-    parser.add_argument("--variants", default="",
-                        help="comma list of substrings; only matching "
-                             "variants run (default: all)")
-    args = parser.parse_args()
-    filters = [v for v in args.variants.split(",") if v]
+    common.add_timing_arguments(parser)
+    return parser.parse_args()
 
+
+def main():
+    # BertMaskedLM has no next-sentence head, so its pooler gets no
+    # gradient; Keras warns about that on every trace.
+    warnings.filterwarnings("ignore", message="Gradients do not exist")
+    args = parse_args()
     config = BertConfig(
         vocab_size=args.vocab_size,
         hidden_size=args.hidden,
@@ -197,12 +208,7 @@ def main():
     )
     default_precision = distribution.resolve_precision("auto")
     default_name = f"bert_tf runner {default_precision}"
-    for line in common.machine_lines():
-        print(line)
-    print(
-        f"keras-hub {keras_hub.__version__}; bert_tf default here: "
-        f"--precision=auto -> {default_precision}, --use_xla=False"
-    )
+    print("\n".join(common.machine_lines(default_precision)))
     print(
         f"\n== pretraining step: L={args.layers} H={args.hidden} "
         f"A={args.heads} I={args.intermediate} vocab={args.vocab_size}, "
@@ -212,23 +218,8 @@ def main():
         "warmup =="
     )
     features = synthetic_features(args)
-    variants = {}
     with tempfile.TemporaryDirectory() as model_dir:
-        for family in ("bert_tf runner", "keras_hub"):
-            for precision in ("fp32", "bf16"):
-                for xla in (False, True):
-                    name = f"{family} {precision}" + (" XLA" if xla else "")
-                    if filters and not any(f in name for f in filters):
-                        continue
-                    if family == "keras_hub":
-                        variants[name] = HubVariant(
-                            config, precision, xla, features, args
-                        )
-                    else:
-                        variants[name] = RunnerVariant(
-                            config, precision, xla, features, args,
-                            os.path.join(model_dir, name.replace(" ", "_")),
-                        )
+        variants = build_variants(config, features, args, model_dir)
         first_step = {
             name: common.timed(lambda v=variant: v.run(1))
             for name, variant in variants.items()
@@ -238,27 +229,20 @@ def main():
             args.repeats,
             args.warmup,
         )
-    per_step = {n: [t / args.steps for t in ts] for n, ts in times.items()}
-    medians = {name: common.median(t) for name, t in per_step.items()}
-    hub = [name for name in medians if name.startswith("keras_hub")]
-    best_hub = min(hub, key=medians.get) if hub else None
-    rows = []
-    for name, seconds in medians.items():
-        ratio = medians[best_hub] / seconds if best_hub else float("nan")
-        rows.append([
-            name + (" (default)" if name == default_name else ""),
-            f"{seconds * 1e3:.0f}",
-            common.spread(per_step[name]),
-            f"{args.batch_size / seconds:.1f}",
-            f"{ratio:.2f}x",
-            f"{common.median(cpu[name]) / args.steps * 1e3:.0f}",
-            f"{first_step[name]:.1f}",
-            f"{variants[name].build_seconds:.1f}",
-        ])
+
+    def per_step(seconds):
+        return {n: [s / args.steps for s in ss] for n, ss in seconds.items()}
+
+    best_hub, rows = common.rows_against_peer(
+        per_step(times), per_step(cpu), args.batch_size, default_name
+    )
+    for name, row in rows.items():
+        row.append(f"{first_step[name]:.1f}")
+        row.append(f"{variants[name].build_seconds:.1f}")
     print(common.format_table(
         ["variant", "ms/step", "min-max", "examples/s", f"vs {best_hub}",
          "CPU ms/step", "first step s", "build s"],
-        rows,
+        list(rows.values()),
     ))
 
 

@@ -5,7 +5,8 @@ tests/testdata/pretraining_data/corpus.txt (each copy rotates the words of
 every line and adds a copy marker, so lines do not repeat):
 
 * baseline: a naive pure-Python version of the reference algorithm written
-  below (reference-style tokenizer without caches, lists of str, one
+  below (reference-style tokenizer without caches, with bert_tf's plain port
+  of the original's WordpieceTokenizer; lists of str, one
   `tf.train.Example` per instance, everything held in memory);
 * default: `bert_tf.pretraining.create_data.run` with num_workers=1 (output
   identical to the reference; checked against the baseline here);
@@ -78,10 +79,16 @@ class NaiveTokenizer:
     """Reference-style BasicTokenizer + WordPiece, no caches, lower case."""
 
     def __init__(self, vocab_file):
+        # bert_tf imports TensorFlow, which only the child processes load.
+        from bert_tf import tokenization  # pylint: disable=g-import-not-at-top
+
         self.vocab = collections.OrderedDict()
         with open(vocab_file, encoding="utf-8") as f:
             for index, line in enumerate(f):
                 self.vocab[line.strip()] = index
+        # The original's greedy longest-match-first WordPiece, which bert_tf
+        # keeps as a straight port without caches.
+        self._wordpiece = tokenization.WordpieceTokenizer(self.vocab).tokenize
 
     @staticmethod
     def _is_punctuation(char):
@@ -131,28 +138,6 @@ class NaiveTokenizer:
                 words.append("".join(current))
         return words
 
-    def _wordpiece(self, word):
-        if len(word) > 200:
-            return ["[UNK]"]
-        pieces = []
-        start = 0
-        while start < len(word):
-            end = len(word)
-            piece = None
-            while start < end:
-                candidate = word[start:end]
-                if start > 0:
-                    candidate = "##" + candidate
-                if candidate in self.vocab:
-                    piece = candidate
-                    break
-                end -= 1
-            if piece is None:
-                return ["[UNK]"]
-            pieces.append(piece)
-            start = end
-        return pieces
-
     def tokenize(self, text):
         return [p for w in self._basic(text) for p in self._wordpiece(w)]
 
@@ -162,16 +147,7 @@ def naive_run(input_file, output_file, max_seq_length, max_predictions_per_seq,
     import tensorflow as tf  # pylint: disable=g-import-not-at-top
 
     tokenizer = NaiveTokenizer(VOCAB)
-    documents = [[]]
-    with open(input_file, "rb") as f:
-        for line in f:
-            line = line.decode("utf-8", "ignore").strip()
-            if not line:
-                documents.append([])
-            tokens = tokenizer.tokenize(line)
-            if tokens:
-                documents[-1].append(tokens)
-    documents = [d for d in documents if d]
+    documents = _naive_documents(input_file, tokenizer)
     rng = random.Random(seed)
     rng.shuffle(documents)
     vocab_words = list(tokenizer.vocab.keys())
@@ -208,6 +184,19 @@ def naive_run(input_file, output_file, max_seq_length, max_predictions_per_seq,
                 features=tf.train.Features(feature=features))
             writer.write(example.SerializeToString())
     return len(instances)
+
+
+def _naive_documents(input_file, tokenizer):
+    """The reference's reading loop: a blank line ends a document."""
+    documents = [[]]
+    with open(input_file, "rb") as f:
+        for line in f:
+            line = line.decode("utf-8", "ignore").strip()
+            if not line:
+                documents.append([])
+            elif tokens := tokenizer.tokenize(line):
+                documents[-1].append(tokens)
+    return [d for d in documents if d]
 
 
 def _naive_document(documents, document_index, max_seq_length, short_seq_prob,
@@ -253,29 +242,37 @@ def _naive_document(documents, document_index, max_seq_length, short_seq_prob,
                     longer.pop()
             tokens = ["[CLS]"] + tokens_a + ["[SEP]"] + tokens_b + ["[SEP]"]
             segment_ids = [0] * (len(tokens_a) + 2) + [1] * (len(tokens_b) + 1)
-            candidates = [k for k, t in enumerate(tokens)
-                          if t not in ("[CLS]", "[SEP]")]
-            rng.shuffle(candidates)
-            budget = min(max_predictions_per_seq,
-                         max(1, int(round(len(tokens) * masked_lm_prob))))
-            output = list(tokens)
-            masked = []
-            for index in candidates:
-                if len(masked) >= budget:
-                    break
-                if rng.random() < 0.8:
-                    output[index] = "[MASK]"
-                elif rng.random() >= 0.5:
-                    output[index] = vocab_words[
-                        rng.randint(0, len(vocab_words) - 1)]
-                masked.append((index, tokens[index]))
-            masked.sort()
+            output, masked = _naive_masking(
+                tokens, masked_lm_prob, max_predictions_per_seq, vocab_words,
+                rng)
             instances.append((output, segment_ids, is_random,
                               [p for p, _ in masked], [t for _, t in masked]))
             chunk = []
             length = 0
         i += 1
     return instances
+
+
+def _naive_masking(tokens, masked_lm_prob, max_predictions_per_seq,
+                   vocab_words, rng):
+    """The reference's 80/10/10 masking: (output tokens, [(index, token)])."""
+    candidates = [k for k, t in enumerate(tokens)
+                  if t not in ("[CLS]", "[SEP]")]
+    rng.shuffle(candidates)
+    budget = min(max_predictions_per_seq,
+                 max(1, int(round(len(tokens) * masked_lm_prob))))
+    output = list(tokens)
+    masked = []
+    for index in candidates:
+        if len(masked) >= budget:
+            break
+        if rng.random() < 0.8:
+            output[index] = "[MASK]"
+        elif rng.random() >= 0.5:
+            output[index] = vocab_words[rng.randint(0, len(vocab_words) - 1)]
+        masked.append((index, tokens[index]))
+    masked.sort()
+    return output, masked
 
 
 # ---------------------------------------------------------------------------
@@ -435,6 +432,12 @@ def main():
                     results["sharded"]["seconds"])
     print(f"\nsharded (2 workers) vs default, wall clock: "
           f"{sharded_rate / default_rate:.2f}x")
+    _print_sharded_cpu(results)
+    _print_rss_table(work, args)
+
+
+def _print_sharded_cpu(results):
+    """Sharded vs default throughput from CPU time, on the critical path."""
     # With 2 workers the parent samples shard 0 and merges, the child samples
     # shard 1: on 2 idle cores the run takes about the larger CPU time.
     sharded = results["sharded"]
@@ -447,6 +450,9 @@ def main():
           f"{sharded['workers_cpu_seconds']:.2f} s) vs default "
           f"{default_cpu:.2f} s, per instance): {ratio:.2f}x")
 
+
+def _print_rss_table(work, args):
+    """Baseline and default RSS growth at each of --rss_megabytes."""
     print(f"\nRSS during the run vs corpus size "
           f"(dupe_factor={args.rss_dupe_factor}):")
     print("| mode | corpus MB | instances | RSS at start MB | peak RSS MB | "

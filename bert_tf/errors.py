@@ -1,4 +1,4 @@
-"""The one error type bert_tf raises for bad user input.
+"""The one error type bert_tf raises for bad user input, and two checks.
 
 It imports nothing, so that every module, tensor code or not, can raise it.
 The scripts turn it into a one-line `ERROR: ...` message and exit status 1.
@@ -24,3 +24,14 @@ def require_positive(params, names):
         value = getattr(params, name)
         if value < 1:
             raise UserInputError(f"--{name}={value}: expected a positive integer")
+
+
+def require_set(params, names):
+    """Raises UserInputError for the first of `names` that is unset or empty.
+
+    The scripts mark these flags required; library callers get the same
+    check.
+    """
+    for name in names:
+        if not getattr(params, name):
+            raise UserInputError(f"--{name} is required")

@@ -21,6 +21,7 @@ Not kept: TF1 `graph.pbtxt`, `.meta` graphs and event files.
 """
 
 import dataclasses
+import functools
 import math
 import os
 import time
@@ -105,6 +106,22 @@ def _format_duration(seconds):
     seconds = int(round(seconds))
     hours, rest = divmod(seconds, 3600)
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
+
+
+def _traced_once(make):
+    """Caches what `make(self)` returns, per Estimator, by `make`'s name.
+
+    Every new `tf.function` traces (and, with XLA, compiles) again on its
+    first call, so each step function is made once and then reused.
+    """
+
+    @functools.wraps(make)
+    def cached(self):
+        if make.__name__ not in self._functions:
+            self._functions[make.__name__] = make(self)
+        return self._functions[make.__name__]
+
+    return cached
 
 
 class Estimator:
@@ -203,9 +220,8 @@ class Estimator:
             dataset.with_options(options)
         )
 
+    @_traced_once
     def _train_loop_function(self):
-        if "train" in self._functions:
-            return self._functions["train"]
         model, optimizer, task = self.model, self.optimizer, self.task
 
         def step_fn(features):
@@ -230,12 +246,10 @@ class Estimator:
                 )
             return total / tf.cast(num_steps, tf.float32)
 
-        self._functions["train"] = train_loop
         return train_loop
 
+    @_traced_once
     def _eval_function(self):
-        if "eval" in self._functions:
-            return self._functions["eval"]
         model, task = self.inference_model, self.task
 
         def step_fn(features):
@@ -257,12 +271,10 @@ class Estimator:
             )
             return reduce(loss), tf.nest.map_structure(reduce, sums)
 
-        self._functions["eval"] = eval_step
         return eval_step
 
+    @_traced_once
     def _predict_function(self):
-        if "predict" in self._functions:
-            return self._functions["predict"]
         model, task = self.inference_model, self.task
 
         @tf.function
@@ -270,7 +282,6 @@ class Estimator:
             outputs = model(features, training=False)
             return task.predictions(outputs, features)
 
-        self._functions["predict"] = predict_step
         return predict_step
 
     # --- Public API -------------------------------------------------------

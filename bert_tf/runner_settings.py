@@ -55,8 +55,7 @@ class RunnerSettings:
 
     def check(self):
         """Raises UserInputError for a value no runner could start with."""
-        if not self.output_dir:
-            raise errors.UserInputError("--output_dir is required")
+        errors.require_set(self, ("output_dir",))
         errors.require_positive(self, (
             "save_checkpoints_steps", "iterations_per_loop",
             "gradient_accumulation_steps",
@@ -70,6 +69,43 @@ class RunnerSettings:
             optimizer_type=self.optimizer,
             gradient_accumulation_steps=self.gradient_accumulation_steps,
         )
+
+
+def fine_tuning_steps(num_examples, params, examples_described):
+    """(num_train_steps, num_warmup_steps), as the fine-tuning scripts count.
+
+    run_classifier.py and run_squad.py train for
+    `int(num_examples / train_batch_size * num_train_epochs)` steps, the
+    first `int(steps * warmup_proportion)` of them warming up. MRPC's 3668
+    examples, batch 32, 3 epochs and 0.1 give (343, 34).
+
+    Args:
+      num_examples: int, the number of training examples (SQuAD counts
+        questions, not windows).
+      params: the script's params: `train_batch_size`, `num_train_epochs`
+        and `warmup_proportion` are read.
+      examples_described: what the examples are, for the error, e.g.
+        "--train_file='train.json' has 4 usable questions".
+
+    Raises:
+      UserInputError: warmup_proportion outside [0, 1], or no step at all.
+    """
+    if not 0.0 <= params.warmup_proportion <= 1.0:
+        raise errors.UserInputError(
+            f"--warmup_proportion={params.warmup_proportion}: expected a "
+            "value between 0 and 1"
+        )
+    num_train_steps = int(
+        num_examples / params.train_batch_size * params.num_train_epochs
+    )
+    if num_train_steps < 1:
+        raise errors.UserInputError(
+            f"{examples_described}; with --train_batch_size="
+            f"{params.train_batch_size} and --num_train_epochs="
+            f"{params.num_train_epochs} that is {num_train_steps} training "
+            "steps, expected at least 1"
+        )
+    return num_train_steps, int(num_train_steps * params.warmup_proportion)
 
 
 def build_estimator(settings, task):

@@ -246,33 +246,31 @@ class FullTokenizer:
 
     def tokenize(self, text):
         """Returns the list of word-piece strings for `text` (str or bytes)."""
-        tokens = []
-        cache = self._tokens_by_chunk
-        for chunk in _clean_and_split(convert_to_unicode(text)):
-            pieces = cache.get(chunk)
-            if pieces is None:
-                pieces = self._tokenize_chunk(chunk)
-                if len(cache) >= _MAX_CACHED_CHUNKS:
-                    cache.clear()
-                cache[chunk] = pieces
-            tokens.extend(pieces)
-        return tokens
+        return self._per_chunk(text, self._tokens_by_chunk, self._tokenize_chunk)
 
     def tokenize_to_ids(self, text):
         """Same as `convert_tokens_to_ids(tokenize(text))`, but faster."""
-        ids = []
-        cache = self._ids_by_chunk
+        return self._per_chunk(text, self._ids_by_chunk, self._chunk_ids)
+
+    def _per_chunk(self, text, cache, compute):
+        """`compute(chunk)` for each chunk of `text`, concatenated.
+
+        Each distinct chunk is computed once and kept in `cache`, which is
+        emptied when it reaches `_MAX_CACHED_CHUNKS` entries.
+        """
+        output = []
         for chunk in _clean_and_split(convert_to_unicode(text)):
-            chunk_ids = cache.get(chunk)
-            if chunk_ids is None:
-                chunk_ids = tuple(
-                    self.vocab[t] for t in self._tokenize_chunk(chunk)
-                )
+            result = cache.get(chunk)
+            if result is None:
+                result = compute(chunk)
                 if len(cache) >= _MAX_CACHED_CHUNKS:
                     cache.clear()
-                cache[chunk] = chunk_ids
-            ids.extend(chunk_ids)
-        return ids
+                cache[chunk] = result
+            output.extend(result)
+        return output
+
+    def _chunk_ids(self, chunk):
+        return tuple(self.vocab[t] for t in self._tokenize_chunk(chunk))
 
     def convert_tokens_to_ids(self, tokens):
         return convert_by_vocab(self.vocab, tokens)

@@ -4,9 +4,13 @@ import json
 import os
 import re
 
-import pytest
-
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import pytest  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from bert_tf import runner_settings  # noqa: E402
+from bert_tf.config import BertConfig  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TESTDATA = os.path.join(os.path.dirname(__file__), "testdata")
@@ -54,6 +58,43 @@ TINY_CONFIG = dict(
 
 @pytest.fixture
 def tiny_config():
-    from bert_tf.config import BertConfig
-
     return BertConfig(**TINY_CONFIG)
+
+
+def read_tfrecord(path):
+    """Every record of a TFRecord file as {name: (kind, list of values)}.
+
+    kind is the `tf.train.Feature` field that is set ("int64_list",
+    "float_list" or "bytes_list"), so a comparison also checks the types.
+    """
+    records = []
+    for raw in tf.data.TFRecordDataset(str(path)).as_numpy_iterator():
+        example = tf.train.Example.FromString(raw)
+        record = {}
+        for name, feature in example.features.feature.items():
+            kind = feature.WhichOneof("kind")
+            record[name] = (kind, list(getattr(feature, kind).value))
+        records.append(record)
+    return records
+
+
+def read_int64_tfrecord_dump(path):
+    """A golden .jsonl dump of an all-int64 TFRecord file, as read_tfrecord
+    returns that file."""
+    return [
+        {name: ("int64_list", values) for name, values in line.items()}
+        for line in read_jsonl(path)
+    ]
+
+
+def runner_params(params_class, settings, overrides):
+    """A runner's params for a test run, built as its script builds them.
+
+    `settings`, then `overrides`, fill the fields by name
+    (`runner_settings.params_from_values`). The run is fp32 with seed 1,
+    as the golden numbers were made, unless they say otherwise.
+    """
+    values = dict(precision="fp32", random_seed=1)
+    values.update(settings)
+    values.update(overrides)
+    return runner_settings.params_from_values(params_class, values)

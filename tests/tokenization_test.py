@@ -157,8 +157,6 @@ def test_released_vocab_special_ids():
 
 
 def test_missing_vocab_file(tmp_path):
-    from bert_tf import file_io
-
     missing = str(tmp_path / "nope.txt")
     with pytest.raises(errors.UserInputError, match="vocab_file=.*nope.txt"):
         tokenization.FullTokenizer(missing)
@@ -167,8 +165,6 @@ def test_missing_vocab_file(tmp_path):
 
 
 def test_vocab_that_is_not_utf8(tmp_path):
-    from bert_tf import file_io
-
     path = tmp_path / "vocab.txt"
     path.write_bytes(b"[PAD]\n\xff\xfe\n")
     message = "line 2 is not valid UTF-8"
@@ -230,31 +226,18 @@ def test_ascii_controls_join_their_neighbours(tmp_path):
     assert tokenizer.tokenize("a\u2028b\u00a0a") == ["a", "b", "a"]
 
 
-def test_character_classes():
-    assert tokenization._is_whitespace(" ")
-    assert tokenization._is_whitespace("\t")
-    assert tokenization._is_whitespace("\r")
-    assert tokenization._is_whitespace("\n")
-    assert tokenization._is_whitespace("\u00a0")
-    assert not tokenization._is_whitespace("A")
-    assert not tokenization._is_whitespace("-")
-    assert not tokenization._is_whitespace("\u2028")
-
-    assert tokenization._is_control("\u0005")
-    assert tokenization._is_control("\u200d")
-    assert not tokenization._is_control("A")
-    assert not tokenization._is_control(" ")
-    assert not tokenization._is_control("\t")
-    assert not tokenization._is_control("\r")
-    assert not tokenization._is_control("\U0001F4A9")
-
-    assert tokenization._is_punctuation("-")
-    assert tokenization._is_punctuation("$")
-    assert tokenization._is_punctuation("`")
-    assert tokenization._is_punctuation(".")
-    assert tokenization._is_punctuation("\u00bf")
-    assert not tokenization._is_punctuation("A")
-    assert not tokenization._is_punctuation(" ")
+# (class test, characters in the class, characters outside it).
+@pytest.mark.parametrize(
+    "is_in_class, members, others",
+    [
+        (tokenization._is_whitespace, " \t\r\n\u00a0", "A-\u2028"),
+        (tokenization._is_control, "\u0005\u200d", "A \t\r\U0001F4A9"),
+        (tokenization._is_punctuation, "-$`.\u00bf", "A "),
+    ],
+)
+def test_character_classes(is_in_class, members, others):
+    assert [c for c in members if not is_in_class(c)] == []
+    assert [c for c in others if is_in_class(c)] == []
 
 
 CASED = "/models/cased_L-12_H-768_A-12/bert_model.ckpt"
@@ -262,8 +245,6 @@ UNCASED = "gs://b/uncased_L-24_H-1024_A-16/bert_model.ckpt-100"
 
 
 def test_validate_case_matches_checkpoint_messages():
-    from bert_tf import file_io
-
     with pytest.raises(errors.UserInputError) as error:
         tokenization.validate_case_matches_checkpoint(True, CASED)
     assert str(error.value) == (

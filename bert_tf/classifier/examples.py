@@ -131,6 +131,52 @@ class DataProcessor:
                 )
             yield i, line
 
+    def _examples_from_columns(
+        self, path, set_type, text_a, text_b=None, label=None, guid=None,
+        skip_header=True,
+    ):
+        """Builds one `InputExample` per data row from column indexes.
+
+        The reading loop of the original's `_create_examples`, with the
+        columns as arguments. A row must hold every column read, so the
+        test set, whose label column is not read, may have fewer.
+
+        Args:
+          path: the TSV file.
+          set_type: the split; every guid starts with "<set_type>-".
+          text_a: column of the first text.
+          text_b: column of the second text; None for single-sentence tasks.
+          label: column of the label (negative: from the end of the row),
+            checked with `_label`. Not read for the "test" set: its examples
+            get a dummy, the first of `get_labels()` (0.0 for regression).
+          guid: column whose value ends the guid; None for the row index,
+            which counts the header.
+          skip_header: whether row 0 is a header.
+
+        Raises:
+          UserInputError: naming the file and line of a short row or a bad
+            label.
+        """
+        is_test = set_type == "test"
+        read = [text_a, text_b, guid, None if is_test else label]
+        min_columns = max(c for c in read if c is not None) + 1
+        dummy_label = 0.0 if self.is_regression else self.get_labels()[0]
+        examples = []
+        for i, line in self._rows(path, min_columns, skip_header):
+            examples.append(
+                InputExample(
+                    guid=f"{set_type}-{i if guid is None else line[guid]}",
+                    text_a=line[text_a],
+                    text_b=None if text_b is None else line[text_b],
+                    label=(
+                        dummy_label
+                        if is_test
+                        else self._label(line[label], path, i)
+                    ),
+                )
+            )
+        return examples
+
     def _label(self, label, path, i):
         """Returns `label` if it is in `get_labels()`, else raises."""
         labels = self.get_labels()

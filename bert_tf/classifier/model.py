@@ -3,7 +3,6 @@
 import keras
 from keras import ops
 
-from bert_tf import config as config_lib
 from bert_tf.modeling import encoder
 from bert_tf.modeling import heads
 
@@ -20,14 +19,13 @@ class BertClassifier(keras.Model):
     def __init__(self, config, num_labels, **kwargs):
         kwargs.setdefault("name", "bert_classifier")
         super().__init__(**kwargs)
-        if isinstance(config, dict):
-            config = config_lib.BertConfig.from_dict(config)
-        self.config = config
-        self.num_labels = num_labels
+        # BertModel takes a BertConfig or the dict that get_config stores.
         self.bert = encoder.BertModel(config, dtype=self.dtype_policy)
+        self.config = self.bert.config
+        self.num_labels = num_labels
         self.classifier = heads.ClassifierHead(
             num_labels=num_labels,
-            input_size=config.hidden_size,
+            input_size=self.config.hidden_size,
             dtype=self.dtype_policy,
             name="output",
         )

@@ -10,8 +10,9 @@ the score 0.0 for STS-B) as a dummy, as the original does for its tasks.
 `PROCESSORS` / `get_processor` select any of them by --task_name.
 
 The example types and the TSV reading every task shares (the
-`DataProcessor` base with its row and label checks) are in
-`bert_tf.classifier.examples`. This module does no tokenization.
+`DataProcessor` base with its row and label checks, and the loop that
+builds examples from column indexes) are in `bert_tf.classifier.examples`;
+a task here mostly names its columns. This module does no tokenization.
 """
 
 import os
@@ -24,7 +25,15 @@ from bert_tf.classifier.examples import InputExample
 
 
 class GlueProcessor(DataProcessor):
-    """GLUE tasks whose splits are train.tsv, dev.tsv and test.tsv."""
+    """GLUE tasks whose splits are train.tsv, dev.tsv and test.tsv.
+
+    A task names the columns it reads in `columns`: the keyword arguments of
+    `_examples_from_columns` (text_a, text_b, label, guid, skip_header).
+    `test_columns`, where set, replaces them for test.tsv.
+    """
+
+    columns = None
+    test_columns = None
 
     def get_train_examples(self, data_dir):
         return self._create_examples(
@@ -40,7 +49,10 @@ class GlueProcessor(DataProcessor):
         )
 
     def _create_examples(self, path, set_type):
-        raise NotImplementedError()
+        columns = self.columns
+        if set_type == "test" and self.test_columns is not None:
+            columns = self.test_columns
+        return self._examples_from_columns(path, set_type, **columns)
 
 
 # --- The original's four tasks. ---
@@ -84,17 +96,15 @@ class XnliProcessor(DataProcessor):
         return ["contradiction", "entailment", "neutral"]
 
 
-class MnliProcessor(DataProcessor):
+class MnliProcessor(GlueProcessor):
     """MultiNLI (GLUE version), matched dev/test sets only, as the original.
 
     guid is "<set>-<column 0>"; the dev set is named "dev_matched" and the
-    test set "test". The label is the last column (gold_label).
+    test set "test". The texts are columns 8 and 9 (sentence1, sentence2),
+    the label is the last column (gold_label).
     """
 
-    def get_train_examples(self, data_dir):
-        return self._create_examples(
-            os.path.join(data_dir, "train.tsv"), "train"
-        )
+    columns = dict(guid=0, text_a=8, text_b=9, label=-1)
 
     def get_dev_examples(self, data_dir):
         return self._create_examples(
@@ -109,36 +119,17 @@ class MnliProcessor(DataProcessor):
     def get_labels(self):
         return ["contradiction", "entailment", "neutral"]
 
-    def _create_examples(self, path, set_type):
-        examples = []
-        for i, line in self._rows(path, min_columns=10, skip_header=True):
-            if set_type == "test":
-                label = "contradiction"
-            else:
-                label = self._label(line[-1], path, i)
-            examples.append(
-                InputExample(f"{set_type}-{line[0]}", line[8], line[9], label)
-            )
-        return examples
-
 
 class MrpcProcessor(GlueProcessor):
-    """MRPC (GLUE version): quality, #1 ID, #2 ID, #1 String, #2 String."""
+    """MRPC (GLUE version): quality, #1 ID, #2 ID, #1 String, #2 String.
+
+    guid is "<set>-<row index>", counting the header.
+    """
+
+    columns = dict(text_a=3, text_b=4, label=0)
 
     def get_labels(self):
         return ["0", "1"]
-
-    def _create_examples(self, path, set_type):
-        examples = []
-        for i, line in self._rows(path, min_columns=5, skip_header=True):
-            if set_type == "test":
-                label = "0"
-            else:
-                label = self._label(line[0], path, i)
-            examples.append(
-                InputExample(f"{set_type}-{i}", line[3], line[4], label)
-            )
-        return examples
 
 
 class ColaProcessor(GlueProcessor):
@@ -149,22 +140,11 @@ class ColaProcessor(GlueProcessor):
     """
 
     is_pair_task = False
+    columns = dict(text_a=3, label=1, skip_header=False)
+    test_columns = dict(text_a=1)
 
     def get_labels(self):
         return ["0", "1"]
-
-    def _create_examples(self, path, set_type):
-        examples = []
-        if set_type == "test":
-            for i, line in self._rows(path, min_columns=2, skip_header=True):
-                examples.append(InputExample(f"test-{i}", line[1], None, "0"))
-            return examples
-        for i, line in self._rows(path, min_columns=4, skip_header=False):
-            label = self._label(line[1], path, i)
-            examples.append(
-                InputExample(f"{set_type}-{i}", line[3], None, label)
-            )
-        return examples
 
 
 # --- GLUE tasks added by bert_tf. ---
@@ -174,22 +154,11 @@ class Sst2Processor(GlueProcessor):
     """SST-2: train/dev "sentence label", test "index sentence"; guid by row."""
 
     is_pair_task = False
+    columns = dict(text_a=0, label=1)
+    test_columns = dict(text_a=1)
 
     def get_labels(self):
         return ["0", "1"]
-
-    def _create_examples(self, path, set_type):
-        examples = []
-        if set_type == "test":
-            for i, line in self._rows(path, min_columns=2, skip_header=True):
-                examples.append(InputExample(f"test-{i}", line[1], None, "0"))
-            return examples
-        for i, line in self._rows(path, min_columns=2, skip_header=True):
-            label = self._label(line[1], path, i)
-            examples.append(
-                InputExample(f"{set_type}-{i}", line[0], None, label)
-            )
-        return examples
 
 
 class QqpProcessor(GlueProcessor):
@@ -239,20 +208,7 @@ class _IndexedPairProcessor(GlueProcessor):
     guid is "<set>-<index>"; test examples get the first label as a dummy.
     """
 
-    def _create_examples(self, path, set_type):
-        is_test = set_type == "test"
-        examples = []
-        for i, line in self._rows(
-            path, min_columns=3 if is_test else 4, skip_header=True
-        ):
-            if is_test:
-                label = self.get_labels()[0]
-            else:
-                label = self._label(line[3], path, i)
-            examples.append(
-                InputExample(f"{set_type}-{line[0]}", line[1], line[2], label)
-            )
-        return examples
+    columns = dict(guid=0, text_a=1, text_b=2, label=3)
 
 
 class QnliProcessor(_IndexedPairProcessor):
@@ -285,30 +241,19 @@ class StsbProcessor(GlueProcessor):
     """
 
     is_regression = True
+    columns = dict(guid=0, text_a=7, text_b=8, label=9)
 
     def get_labels(self):
         return None
 
-    def _create_examples(self, path, set_type):
-        is_test = set_type == "test"
-        examples = []
-        for i, line in self._rows(
-            path, min_columns=9 if is_test else 10, skip_header=True
-        ):
-            if is_test:
-                label = 0.0
-            else:
-                try:
-                    label = float(line[9])
-                except ValueError:
-                    raise errors.UserInputError(
-                        f"{path}, line {i + 1}: score {line[9]!r} is not a "
-                        "number"
-                    ) from None
-            examples.append(
-                InputExample(f"{set_type}-{line[0]}", line[7], line[8], label)
-            )
-        return examples
+    def _label(self, label, path, i):
+        """Returns the score as a float; raises if it is not a number."""
+        try:
+            return float(label)
+        except ValueError:
+            raise errors.UserInputError(
+                f"{path}, line {i + 1}: score {label!r} is not a number"
+            ) from None
 
 
 # Task names as accepted by --task_name (lower-cased first, as the original).

@@ -111,10 +111,9 @@ def _read_examples(processor, params, split):
 
 def _check_flags(params):
     """The original's checks, in its order and words; returns config, processor."""
-    # The script marks these required; library callers get the same check.
-    for name in ("data_dir", "task_name", "vocab_file", "bert_config_file"):
-        if not getattr(params, name):
-            raise errors.UserInputError(f"--{name} is required")
+    errors.require_set(
+        params, ("data_dir", "task_name", "vocab_file", "bert_config_file")
+    )
     params.runner.check()
     tokenization.validate_case_matches_checkpoint(
         params.do_lower_case, params.runner.init_checkpoint
@@ -139,11 +138,6 @@ def _check_settings(params):
     errors.require_positive(
         params, ("train_batch_size", "eval_batch_size", "predict_batch_size")
     )
-    if not 0.0 <= params.warmup_proportion <= 1.0:
-        raise errors.UserInputError(
-            f"--warmup_proportion={params.warmup_proportion}: expected a "
-            "value between 0 and 1"
-        )
 
 
 def _check_files(params, config):
@@ -178,32 +172,22 @@ def _check_files(params, config):
 
 def _read_train_examples(params, data):
     data.train_examples = _read_examples(data.processor, params, "train")
-    num_examples = len(data.train_examples)
-    data.num_train_steps = int(
-        num_examples / params.train_batch_size * params.num_train_epochs
-    )
-    if data.num_train_steps < 1:
-        raise errors.UserInputError(
-            f"--num_train_epochs={params.num_train_epochs} with "
-            f"{num_examples} training examples and "
-            f"--train_batch_size={params.train_batch_size} gives "
-            f"{data.num_train_steps} training steps; expected at least 1"
+    data.num_train_steps, data.num_warmup_steps = (
+        runner_settings.fine_tuning_steps(
+            len(data.train_examples), params,
+            f"--data_dir={params.data_dir!r}: the train set of task "
+            f"{params.task_name!r} has {len(data.train_examples)} examples",
         )
-    data.num_warmup_steps = int(data.num_train_steps * params.warmup_proportion)
+    )
 
 
 def validate(params):
-    """The original's checks in its order, then the inputs' own checks.
+    """Every check and read before any work; returns a `TaskData`.
 
-    Reads every data file the requested modes need, so that all input
-    errors surface before anything is written or trained.
-
-    Returns:
-      a `TaskData`.
-
-    Raises:
-      UserInputError: one line naming the flag or file and what was
-        expected.
+    The original's checks come first, in its order and words. Then every
+    data file the requested modes need is read, so that a bad dev or test
+    file fails the run before training instead of after it. Raises
+    UserInputError, one line naming the flag or file.
     """
     config, processor = _check_flags(params)
     _check_settings(params)
@@ -222,15 +206,6 @@ def _format_prediction(probabilities):
     """One test_results.tsv line: str(np.float32) per class, TAB-joined."""
     values = np.atleast_1d(np.asarray(probabilities, dtype=np.float32))
     return "\t".join(str(v) for v in values) + "\n"
-
-
-def _log_examples(title, num_examples, num_actual, batch_size):
-    logging.info(title)
-    logging.info(
-        "  Num examples = %d (%d actual, %d padding)",
-        num_examples, num_actual, num_examples - num_actual,
-    )
-    logging.info("  Batch size = %d", batch_size)
 
 
 def _write_records(params, data, examples, name):
@@ -253,6 +228,19 @@ def _input_fn(params, data, path, is_training, batch_size):
     )
 
 
+def _padded_input_fn(params, data, examples, batch_size, name, title):
+    """Writes `examples`, padded to whole batches, as `name`; its input_fn."""
+    padded = features.pad_examples_to_batch(examples, batch_size)
+    path = _write_records(params, data, padded, name)
+    logging.info(title)
+    logging.info(
+        "  Num examples = %d (%d actual, %d padding)",
+        len(padded), len(examples), len(padded) - len(examples),
+    )
+    logging.info("  Batch size = %d", batch_size)
+    return _input_fn(params, data, path, False, batch_size)
+
+
 def _train(params, data, runner):
     path = _write_records(params, data, data.train_examples, "train.tf_record")
     logging.info("***** Running training *****")
@@ -268,13 +256,10 @@ def _train(params, data, runner):
 
 def _evaluate(params, data, runner):
     num_actual = len(data.eval_examples)
-    examples = features.pad_examples_to_batch(
-        data.eval_examples, params.eval_batch_size
+    input_fn = _padded_input_fn(
+        params, data, data.eval_examples, params.eval_batch_size,
+        "eval.tf_record", "***** Running evaluation *****",
     )
-    path = _write_records(params, data, examples, "eval.tf_record")
-    _log_examples("***** Running evaluation *****", len(examples), num_actual,
-                  params.eval_batch_size)
-    input_fn = _input_fn(params, data, path, False, params.eval_batch_size)
     results = runner.evaluate(input_fn, steps=None)
     if data.label_list is None:
         predictions = [p["probabilities"] for p in runner.predict(input_fn)]
@@ -297,13 +282,10 @@ def _predict(params, data, runner):
         logging.info("Prediction runs on the chief worker only; skipped here")
         return
     num_actual = len(data.predict_examples)
-    examples = features.pad_examples_to_batch(
-        data.predict_examples, params.predict_batch_size
+    input_fn = _padded_input_fn(
+        params, data, data.predict_examples, params.predict_batch_size,
+        "predict.tf_record", "***** Running prediction*****",
     )
-    path = _write_records(params, data, examples, "predict.tf_record")
-    _log_examples("***** Running prediction*****", len(examples), num_actual,
-                  params.predict_batch_size)
-    input_fn = _input_fn(params, data, path, False, params.predict_batch_size)
     output_file = os.path.join(params.runner.output_dir, "test_results.tsv")
     with file_io.atomic_write(output_file) as writer:
         logging.info("***** Predict results *****")

@@ -11,6 +11,7 @@ import keras
 from keras import ops
 
 from bert_tf.modeling import fused
+from bert_tf.modeling import sublayers
 
 # B=batch, F=from (query) length, T=to (key) length (both the sequence
 # length S), N=heads, D=head size, H=N*D hidden size.
@@ -49,13 +50,8 @@ class SelfAttention(keras.layers.Layer):
 
     def build(self, input_shape=None):
         def projection(name):
-            dense = keras.layers.Dense(
-                self.hidden_size,
-                kernel_initializer=keras.initializers.TruncatedNormal(
-                    stddev=self.initializer_range
-                ),
-                dtype=self.dtype_policy,
-                name=name,
+            dense = sublayers.dense(
+                self.hidden_size, self.initializer_range, self.dtype_policy, name
             )
             dense.build((None, None, self.hidden_size))
             return dense
@@ -95,11 +91,4 @@ class SelfAttention(keras.layers.Layer):
         return context  # [B, F, H]
 
     def get_config(self):
-        config = super().get_config()
-        config.update(
-            num_attention_heads=self.num_attention_heads,
-            hidden_size=self.hidden_size,
-            dropout_rate=self.dropout_rate,
-            initializer_range=self.initializer_range,
-        )
-        return config
+        return sublayers.get_config(self, super().get_config())

@@ -8,6 +8,7 @@ import keras
 from keras import ops
 
 from bert_tf.modeling import fused
+from bert_tf.modeling import sublayers
 
 # B=batch, S=sequence length, H=hidden size, V=vocab size.
 
@@ -41,33 +42,30 @@ class BertEmbeddings(keras.layers.Layer):
         self.initializer_range = initializer_range
 
     def build(self, input_shape=None):
-        init = keras.initializers.TruncatedNormal(stddev=self.initializer_range)
-        # autocast=False: under a mixed policy the tables are read in
-        # float32 and only the [B, S, H] sum is cast, instead of casting the
-        # whole [V, H] word table on every call.
-        self.word_embeddings = self.add_weight(
-            name="word_embeddings",
-            shape=(self.vocab_size, self.hidden_size),
-            initializer=init,
-            autocast=False,
+        init = sublayers.create_initializer(self.initializer_range)
+
+        def table(name, rows):  # [rows, H]
+            # autocast=False: under a mixed policy the tables are read in
+            # float32 and only the [B, S, H] sum is cast, instead of casting
+            # the whole [V, H] word table on every call.
+            return self.add_weight(
+                name=name,
+                shape=(rows, self.hidden_size),
+                initializer=init,
+                autocast=False,
+            )
+
+        self.word_embeddings = table("word_embeddings", self.vocab_size)
+        self.token_type_embeddings = table(
+            "token_type_embeddings", self.type_vocab_size
         )
-        self.token_type_embeddings = self.add_weight(
-            name="token_type_embeddings",
-            shape=(self.type_vocab_size, self.hidden_size),
-            initializer=init,
-            autocast=False,
-        )
-        self.position_embeddings = self.add_weight(
-            name="position_embeddings",
-            shape=(self.max_position_embeddings, self.hidden_size),
-            initializer=init,
-            autocast=False,
+        self.position_embeddings = table(
+            "position_embeddings", self.max_position_embeddings
         )
         # Holds gamma and beta; `fused` computes the normalization.
-        self.layer_norm = keras.layers.LayerNormalization(
-            epsilon=1e-12, dtype=self.dtype_policy, name="LayerNorm"
+        self.layer_norm = sublayers.layer_norm(
+            self.dtype_policy, "LayerNorm", (None, None, self.hidden_size)
         )
-        self.layer_norm.build((None, None, self.hidden_size))
         self.seed_generator = keras.random.SeedGenerator()
         self.built = True
 
@@ -94,13 +92,4 @@ class BertEmbeddings(keras.layers.Layer):
         )  # [B, S, H]
 
     def get_config(self):
-        config = super().get_config()
-        config.update(
-            vocab_size=self.vocab_size,
-            hidden_size=self.hidden_size,
-            type_vocab_size=self.type_vocab_size,
-            max_position_embeddings=self.max_position_embeddings,
-            dropout_rate=self.dropout_rate,
-            initializer_range=self.initializer_range,
-        )
-        return config
+        return sublayers.get_config(self, super().get_config())

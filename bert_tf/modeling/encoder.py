@@ -10,6 +10,7 @@ from keras import ops
 
 from bert_tf import config as config_lib
 from bert_tf.modeling import embeddings
+from bert_tf.modeling import sublayers
 from bert_tf.modeling import transformer
 
 # B=batch, S=sequence length, H=hidden size.
@@ -70,28 +71,22 @@ class BertModel(keras.Model):
             dtype=self.dtype_policy,
             name="embeddings",
         )
+        # TransformerLayer's arguments are all BertConfig fields, by name.
+        layer_arguments = sublayers.config_arguments(
+            config, transformer.TransformerLayer
+        )
         self.transformer_layers = [
             transformer.TransformerLayer(
-                hidden_size=config.hidden_size,
-                num_attention_heads=config.num_attention_heads,
-                intermediate_size=config.intermediate_size,
-                hidden_act=config.hidden_act,
-                hidden_dropout_prob=config.hidden_dropout_prob,
-                attention_probs_dropout_prob=config.attention_probs_dropout_prob,
-                initializer_range=config.initializer_range,
-                dtype=self.dtype_policy,
-                name=f"layer_{i}",
+                **layer_arguments, dtype=self.dtype_policy, name=f"layer_{i}"
             )
             for i in range(config.num_hidden_layers)
         ]
-        self.pooler = keras.layers.Dense(
+        self.pooler = sublayers.dense(
             config.hidden_size,
+            config.initializer_range,
+            self.dtype_policy,
+            "pooler",
             activation="tanh",
-            kernel_initializer=keras.initializers.TruncatedNormal(
-                stddev=config.initializer_range
-            ),
-            dtype=self.dtype_policy,
-            name="pooler",
         )
         # Build every variable now: checkpoints load into a fresh model.
         self.embeddings.build()

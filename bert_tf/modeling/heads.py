@@ -15,6 +15,7 @@ import keras
 from keras import ops
 
 from bert_tf.modeling import activations
+from bert_tf.modeling import sublayers
 
 # B=batch, S=sequence length, P=predictions per sequence, H=hidden, V=vocab.
 
@@ -52,20 +53,17 @@ class MaskedLMHead(keras.layers.Layer):
         self.initializer_range = initializer_range
 
     def build(self, input_shape=None):
-        self.transform_dense = keras.layers.Dense(
+        self.transform_dense = sublayers.dense(
             self.hidden_size,
+            self.initializer_range,
+            self.dtype_policy,
+            "transform_dense",
             activation=activations.get_activation(self.hidden_act),
-            kernel_initializer=keras.initializers.TruncatedNormal(
-                stddev=self.initializer_range
-            ),
-            dtype=self.dtype_policy,
-            name="transform_dense",
         )
         self.transform_dense.build((None, self.hidden_size))
-        self.transform_layer_norm = keras.layers.LayerNormalization(
-            epsilon=1e-12, dtype=self.dtype_policy, name="transform_layer_norm"
+        self.transform_layer_norm = sublayers.layer_norm(
+            self.dtype_policy, "transform_layer_norm", (None, self.hidden_size)
         )
-        self.transform_layer_norm.build((None, self.hidden_size))
         self.output_bias = self.add_weight(
             name="output_bias", shape=(self.vocab_size,), initializer="zeros"
         )
@@ -82,14 +80,7 @@ class MaskedLMHead(keras.layers.Layer):
         return ops.cast(logits, "float32") + ops.cast(self.output_bias, "float32")
 
     def get_config(self):
-        config = super().get_config()
-        config.update(
-            vocab_size=self.vocab_size,
-            hidden_size=self.hidden_size,
-            hidden_act=self.hidden_act,
-            initializer_range=self.initializer_range,
-        )
-        return config
+        return sublayers.get_config(self, super().get_config())
 
 
 @keras.saving.register_keras_serializable(package="bert_tf")
@@ -110,9 +101,7 @@ class OutputProjection(keras.layers.Layer):
         self.output_weights = self.add_weight(
             name="output_weights",
             shape=(self.units, self.input_size),
-            initializer=keras.initializers.TruncatedNormal(
-                stddev=self.initializer_range
-            ),
+            initializer=sublayers.create_initializer(self.initializer_range),
         )
         self.output_bias = self.add_weight(
             name="output_bias", shape=(self.units,), initializer="zeros"
@@ -124,13 +113,9 @@ class OutputProjection(keras.layers.Layer):
         return ops.cast(logits, "float32") + ops.cast(self.output_bias, "float32")
 
     def get_config(self):
-        config = super().get_config()
-        config.update(
-            units=self.units,
-            input_size=self.input_size,
-            initializer_range=self.initializer_range,
-        )
-        return config
+        # Serves the subclasses too: it reads the arguments of their own
+        # __init__, which fix `units` and the initializer range.
+        return sublayers.get_config(self, super().get_config())
 
 
 @keras.saving.register_keras_serializable(package="bert_tf")
@@ -139,11 +124,6 @@ class NextSentenceHead(OutputProjection):
 
     def __init__(self, input_size, initializer_range=0.02, **kwargs):
         super().__init__(2, input_size, initializer_range, **kwargs)
-
-    def get_config(self):
-        config = super().get_config()
-        del config["units"]
-        return config
 
 
 @keras.saving.register_keras_serializable(package="bert_tf")
@@ -156,17 +136,12 @@ class ClassifierHead(OutputProjection):
 
     def __init__(self, num_labels, input_size, dropout_rate=0.1, **kwargs):
         super().__init__(num_labels, input_size, 0.02, **kwargs)
+        self.num_labels = num_labels
         self.dropout_rate = dropout_rate
         self.dropout = keras.layers.Dropout(dropout_rate, dtype=self.dtype_policy)
 
     def call(self, pooled_output, training=None):
         return super().call(self.dropout(pooled_output, training=training))
-
-    def get_config(self):
-        config = super().get_config()
-        del config["units"], config["initializer_range"]
-        config.update(num_labels=self.units, dropout_rate=self.dropout_rate)
-        return config
 
 
 @keras.saving.register_keras_serializable(package="bert_tf")
@@ -179,8 +154,3 @@ class SpanHead(OutputProjection):
     def call(self, sequence_output):
         logits = super().call(sequence_output)  # [B, S, 2]
         return logits[..., 0], logits[..., 1]
-
-    def get_config(self):
-        config = super().get_config()
-        del config["units"], config["initializer_range"]
-        return config

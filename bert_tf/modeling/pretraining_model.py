@@ -7,10 +7,10 @@ the same heads, variable layout and losses, as a Keras model.
 import keras
 from keras import ops
 
-from bert_tf import config as config_lib
 from bert_tf.modeling import encoder
 from bert_tf.modeling import heads
 from bert_tf.modeling import losses
+from bert_tf.modeling import sublayers
 
 # B=batch, P=max predictions per sequence, V=vocab size.
 
@@ -32,22 +32,17 @@ class BertPretrainingModel(keras.Model):
     def __init__(self, config, **kwargs):
         kwargs.setdefault("name", "bert_pretraining")
         super().__init__(**kwargs)
-        if isinstance(config, dict):
-            config = config_lib.BertConfig.from_dict(config)
-        self.config = config
-
+        # BertModel takes a BertConfig or the dict that get_config stores.
         self.bert = encoder.BertModel(config, dtype=self.dtype_policy)
+        self.config = self.bert.config
+        # MaskedLMHead's arguments are all BertConfig fields, by name.
+        head_arguments = sublayers.config_arguments(self.config, heads.MaskedLMHead)
         self.masked_lm = heads.MaskedLMHead(
-            vocab_size=config.vocab_size,
-            hidden_size=config.hidden_size,
-            hidden_act=config.hidden_act,
-            initializer_range=config.initializer_range,
-            dtype=self.dtype_policy,
-            name="predictions",
+            **head_arguments, dtype=self.dtype_policy, name="predictions"
         )
         self.next_sentence = heads.NextSentenceHead(
-            input_size=config.hidden_size,
-            initializer_range=config.initializer_range,
+            input_size=self.config.hidden_size,
+            initializer_range=self.config.initializer_range,
             dtype=self.dtype_policy,
             name="seq_relationship",
         )

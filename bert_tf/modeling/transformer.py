@@ -14,6 +14,7 @@ from keras import ops
 from bert_tf.modeling import activations
 from bert_tf.modeling import attention
 from bert_tf.modeling import fused
+from bert_tf.modeling import sublayers
 
 # B=batch, S=sequence length, H=hidden size, I=intermediate size.
 
@@ -68,24 +69,13 @@ class TransformerLayer(keras.layers.Layer):
     def build(self, input_shape=None):
         hidden_shape = (None, None, self.hidden_size)
 
-        def dense(units, name, layer_class=keras.layers.Dense, **kwargs):
-            layer = layer_class(
-                units,
-                **kwargs,
-                kernel_initializer=keras.initializers.TruncatedNormal(
-                    stddev=self.initializer_range
-                ),
-                dtype=self.dtype_policy,
-                name=name,
+        def dense(units, name, **kwargs):
+            return sublayers.dense(
+                units, self.initializer_range, self.dtype_policy, name, **kwargs
             )
-            return layer
 
         def layer_norm(name):  # holds gamma and beta; `fused` computes
-            layer = keras.layers.LayerNormalization(
-                epsilon=1e-12, dtype=self.dtype_policy, name=name
-            )
-            layer.build(hidden_shape)
-            return layer
+            return sublayers.layer_norm(self.dtype_policy, name, hidden_shape)
 
         self.attention = attention.SelfAttention(
             num_attention_heads=self.num_attention_heads,
@@ -104,7 +94,7 @@ class TransformerLayer(keras.layers.Layer):
         self.intermediate_dense = dense(
             self.intermediate_size,
             "intermediate_dense",
-            _IntermediateDense,
+            layer_class=_IntermediateDense,
             hidden_act=self.hidden_act,
         )
         self.intermediate_dense.build(hidden_shape)
@@ -148,14 +138,4 @@ class TransformerLayer(keras.layers.Layer):
         return ops.reshape(layer_output, input_shape)  # [B, S, H]
 
     def get_config(self):
-        config = super().get_config()
-        config.update(
-            hidden_size=self.hidden_size,
-            num_attention_heads=self.num_attention_heads,
-            intermediate_size=self.intermediate_size,
-            hidden_act=self.hidden_act,
-            hidden_dropout_prob=self.hidden_dropout_prob,
-            attention_probs_dropout_prob=self.attention_probs_dropout_prob,
-            initializer_range=self.initializer_range,
-        )
-        return config
+        return sublayers.get_config(self, super().get_config())

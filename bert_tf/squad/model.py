@@ -2,7 +2,6 @@
 
 import keras
 
-from bert_tf import config as config_lib
 from bert_tf.modeling import encoder
 from bert_tf.modeling import heads
 
@@ -18,12 +17,11 @@ class BertSpanModel(keras.Model):
     def __init__(self, config, **kwargs):
         kwargs.setdefault("name", "bert_squad")
         super().__init__(**kwargs)
-        if isinstance(config, dict):
-            config = config_lib.BertConfig.from_dict(config)
-        self.config = config
+        # BertModel takes a BertConfig or the dict that get_config stores.
         self.bert = encoder.BertModel(config, dtype=self.dtype_policy)
+        self.config = self.bert.config
         self.span = heads.SpanHead(
-            input_size=config.hidden_size, dtype=self.dtype_policy, name="squad"
+            input_size=self.config.hidden_size, dtype=self.dtype_policy, name="squad"
         )
         self.span.build()
         self.built = True

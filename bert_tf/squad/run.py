@@ -128,11 +128,6 @@ def _check_settings(params):
         raise errors.UserInputError(
             f"--max_query_length={params.max_query_length}: expected >= 0"
         )
-    if not 0.0 <= params.warmup_proportion <= 1.0:
-        raise errors.UserInputError(
-            f"--warmup_proportion={params.warmup_proportion}: expected a "
-            "value between 0 and 1"
-        )
 
 
 def _read_train_examples(params, data):
@@ -141,40 +136,25 @@ def _read_train_examples(params, data):
         version_2_with_negative=params.version_2_with_negative,
         what="train_file",
     )
-    data.num_train_steps = int(
-        len(examples) / params.train_batch_size * params.num_train_epochs
-    )
-    if data.num_train_steps < 1:
-        raise errors.UserInputError(
+    data.num_train_steps, data.num_warmup_steps = (
+        runner_settings.fine_tuning_steps(
+            len(examples), params,
             f"--train_file={params.train_file!r} has {len(examples)} usable "
-            f"questions; with --train_batch_size={params.train_batch_size} "
-            f"and --num_train_epochs={params.num_train_epochs} that is "
-            f"{data.num_train_steps} training steps, expected at least 1"
+            "questions",
         )
-    data.num_warmup_steps = int(
-        data.num_train_steps * params.warmup_proportion
     )
     random.Random(_TRAIN_SHUFFLE_SEED).shuffle(examples)
     data.train_examples = examples
 
 
 def validate(params):
-    """The original's checks in its order, then the inputs' own checks.
+    """validate_flags_or_throw, then the inputs; returns a `SquadData`.
 
-    Reads the SQuAD files the requested modes need, so that all input
-    errors surface before anything is written or trained.
-
-    Returns:
-      a `SquadData`.
-
-    Raises:
-      UserInputError: one line naming the flag or file and what was
-        expected.
+    The SQuAD files the requested modes need are read here, so that a bad
+    predict file fails the run before training. Raises UserInputError, one
+    line naming the flag or file.
     """
-    # The script marks these required; library callers get the same check.
-    for name in ("bert_config_file", "vocab_file"):
-        if not getattr(params, name):
-            raise errors.UserInputError(f"--{name} is required")
+    errors.require_set(params, ("bert_config_file", "vocab_file"))
     params.runner.check()
     config = BertConfig.from_json_file(params.bert_config_file)
     _check_flags(params, config)
@@ -202,28 +182,44 @@ def validate(params):
     return data
 
 
-def _convert(params, data, examples, is_training, output_fn):
-    """Windows of `examples` to `output_fn`; returns how many."""
-    return features_lib.convert_examples_to_features(
-        examples=examples,
-        tokenizer=data.tokenizer,
-        max_seq_length=params.max_seq_length,
-        doc_stride=params.doc_stride,
-        max_query_length=params.max_query_length,
-        is_training=is_training,
-        output_fn=output_fn,
+def _write_features(params, data, examples, is_training, name, title):
+    """Windows of `examples` into `name` in output_dir; (path, features).
+
+    The features are kept for prediction only: postprocessing needs them.
+    """
+    path = os.path.join(params.runner.output_dir, name)
+    kept = []
+    with features_lib.FeatureWriter(path, is_training=is_training) as writer:
+
+        def output_fn(feature):
+            writer.process_feature(feature)
+            if not is_training:
+                kept.append(feature)
+
+        num_features = features_lib.convert_examples_to_features(
+            examples=examples,
+            tokenizer=data.tokenizer,
+            max_seq_length=params.max_seq_length,
+            doc_stride=params.doc_stride,
+            max_query_length=params.max_query_length,
+            is_training=is_training,
+            output_fn=output_fn,
+        )
+    batch_size = (
+        params.train_batch_size if is_training else params.predict_batch_size
     )
+    logging.info(title)
+    logging.info("  Num orig examples = %d", len(examples))
+    logging.info("  Num split examples = %d", num_features)
+    logging.info("  Batch size = %d", batch_size)
+    return path, kept
 
 
 def _train(params, data, runner):
-    path = os.path.join(params.runner.output_dir, "train.tf_record")
-    with features_lib.FeatureWriter(path, is_training=True) as writer:
-        num_features = _convert(params, data, data.train_examples, True,
-                                writer.process_feature)
-    logging.info("***** Running training *****")
-    logging.info("  Num orig examples = %d", len(data.train_examples))
-    logging.info("  Num split examples = %d", num_features)
-    logging.info("  Batch size = %d", params.train_batch_size)
+    path, _ = _write_features(
+        params, data, data.train_examples, True, "train.tf_record",
+        "***** Running training *****",
+    )
     logging.info("  Num steps = %d", data.num_train_steps)
     input_fn = features_lib.input_fn_builder(
         input_file=path,
@@ -241,19 +237,10 @@ def _predict(params, data, runner):
     if not runner.is_chief:
         logging.info("Prediction runs on the chief worker only; skipped here")
         return None
-    path = os.path.join(params.runner.output_dir, "eval.tf_record")
-    eval_features = []
-    with features_lib.FeatureWriter(path, is_training=False) as writer:
-
-        def append_feature(feature):
-            eval_features.append(feature)
-            writer.process_feature(feature)
-
-        _convert(params, data, data.predict_examples, False, append_feature)
-    logging.info("***** Running predictions *****")
-    logging.info("  Num orig examples = %d", len(data.predict_examples))
-    logging.info("  Num split examples = %d", len(eval_features))
-    logging.info("  Batch size = %d", params.predict_batch_size)
+    path, eval_features = _write_features(
+        params, data, data.predict_examples, False, "eval.tf_record",
+        "***** Running predictions *****",
+    )
     input_fn = features_lib.input_fn_builder(
         input_file=path,
         seq_length=params.max_seq_length,
@@ -275,6 +262,7 @@ def _predict(params, data, runner):
             f"got {len(all_results)} predictions for {len(eval_features)} "
             "features"
         )
+    output_dir = params.runner.output_dir
     postprocess.write_predictions(
         data.predict_examples,
         eval_features,
@@ -282,15 +270,9 @@ def _predict(params, data, runner):
         n_best_size=params.n_best_size,
         max_answer_length=params.max_answer_length,
         do_lower_case=params.do_lower_case,
-        output_prediction_file=os.path.join(
-            params.runner.output_dir, "predictions.json"
-        ),
-        output_nbest_file=os.path.join(
-            params.runner.output_dir, "nbest_predictions.json"
-        ),
-        output_null_log_odds_file=os.path.join(
-            params.runner.output_dir, "null_odds.json"
-        ),
+        output_prediction_file=os.path.join(output_dir, "predictions.json"),
+        output_nbest_file=os.path.join(output_dir, "nbest_predictions.json"),
+        output_null_log_odds_file=os.path.join(output_dir, "null_odds.json"),
         version_2_with_negative=params.version_2_with_negative,
         null_score_diff_threshold=params.null_score_diff_threshold,
         verbose_logging=params.verbose_logging,

@@ -17,7 +17,9 @@ from bert_tf.classifier import features
 from bert_tf.classifier import processors
 from bert_tf.classifier.examples import InputExample
 from bert_tf.classifier.examples import PaddingInputExample
+from tests.conftest import read_int64_tfrecord_dump
 from tests.conftest import read_jsonl
+from tests.conftest import read_tfrecord
 
 TESTDATA = pathlib.Path(__file__).resolve().parent.parent / "testdata"
 CLASSIFIER = TESTDATA / "classifier"
@@ -40,27 +42,6 @@ def _examples(task, split):
         "dev": processor.get_dev_examples,
         "test": processor.get_test_examples,
     }[split](data_dir)
-
-
-def _read_tfrecord(path):
-    """Every record of a TFRecord file as {name: (kind, list of values)}."""
-    records = []
-    for raw in tf.data.TFRecordDataset(str(path)).as_numpy_iterator():
-        example = tf.train.Example.FromString(raw)
-        record = {}
-        for name, feature in example.features.feature.items():
-            kind = feature.WhichOneof("kind")
-            record[name] = (kind, list(getattr(feature, kind).value))
-        records.append(record)
-    return records
-
-
-def _golden_tfrecord_dump(name):
-    """The JSONL dump of a golden TFRecord, as int64 records."""
-    return [
-        {key: ("int64_list", values) for key, values in line.items()}
-        for line in read_jsonl(CLASSIFIER / f"{name}.jsonl")
-    ]
 
 
 # --- convert_single_example: every golden line, id for id. ---
@@ -186,11 +167,13 @@ def test_mrpc_train_tfrecord_matches_reference(tokenizer, tmp_path):
         _examples("mrpc", "train"), ["0", "1"], MAX_SEQ_LENGTH, tokenizer,
         str(output),
     )
-    ours = _read_tfrecord(output)
-    golden = _read_tfrecord(CLASSIFIER / "mrpc_train.tf_record")
+    ours = read_tfrecord(output)
+    golden = read_tfrecord(CLASSIFIER / "mrpc_train.tf_record")
     assert len(ours) == 8
     assert ours == golden
-    assert ours == _golden_tfrecord_dump("mrpc_train.tf_record")
+    assert ours == read_int64_tfrecord_dump(
+        CLASSIFIER / "mrpc_train.tf_record.jsonl"
+    )
     assert os.listdir(tmp_path) == ["train.tf_record"]
 
 
@@ -204,9 +187,11 @@ def test_mrpc_eval_tfrecord_with_padding_matches_reference(tokenizer, tmp_path):
     features.file_based_convert_examples_to_features(
         examples, ["0", "1"], MAX_SEQ_LENGTH, tokenizer, str(output)
     )
-    ours = _read_tfrecord(output)
-    assert ours == _read_tfrecord(CLASSIFIER / "mrpc_eval.tf_record")
-    assert ours == _golden_tfrecord_dump("mrpc_eval.tf_record")
+    ours = read_tfrecord(output)
+    assert ours == read_tfrecord(CLASSIFIER / "mrpc_eval.tf_record")
+    assert ours == read_int64_tfrecord_dump(
+        CLASSIFIER / "mrpc_eval.tf_record.jsonl"
+    )
     assert [r["is_real_example"][1] for r in ours] == [[1]] * 4 + [[0]] * 4
 
 
@@ -217,7 +202,7 @@ def test_summary_feature_kinds_match_what_we_write(tokenizer, tmp_path):
         _examples("mrpc", "train"), ["0", "1"], MAX_SEQ_LENGTH, tokenizer,
         str(output),
     )
-    records = _read_tfrecord(output)
+    records = read_tfrecord(output)
     want = summary["tfrecords"]["mrpc_train.tf_record"]
     assert len(records) == want["records"]
     assert {k: v[0] for k, v in records[0].items()} == want["feature_kinds"]
@@ -272,7 +257,7 @@ def test_regression_features_and_tfrecord(tokenizer, tmp_path):
     features.file_based_convert_examples_to_features(
         examples, None, 16, tokenizer, str(output)
     )
-    records = _read_tfrecord(output)
+    records = read_tfrecord(output)
     assert records[0]["label_ids"] == ("float_list", [np.float32(3.8)])
     assert records[1]["label_ids"] == ("float_list", [0.0])
     assert records[0]["input_ids"] == ("int64_list", got[0].input_ids)

@@ -130,25 +130,25 @@ def test_xnli_renames_contradictory():
 # --- Registry. ---
 
 
+# One row per task: the names --task_name accepts for it, in mixed case.
 @pytest.mark.parametrize(
-    "name, cls",
+    "names, cls",
     [
-        ("cola", processors.ColaProcessor),
-        ("MNLI", processors.MnliProcessor),
-        ("Mrpc", processors.MrpcProcessor),
-        ("xnli", processors.XnliProcessor),
-        ("sst2", processors.Sst2Processor),
-        ("SST-2", processors.Sst2Processor),
-        ("qqp", processors.QqpProcessor),
-        ("qnli", processors.QnliProcessor),
-        ("rte", processors.RteProcessor),
-        ("wnli", processors.WnliProcessor),
-        ("stsb", processors.StsbProcessor),
-        ("STS-B", processors.StsbProcessor),
+        (["cola"], processors.ColaProcessor),
+        (["MNLI"], processors.MnliProcessor),
+        (["Mrpc"], processors.MrpcProcessor),
+        (["xnli"], processors.XnliProcessor),
+        (["sst2", "SST-2"], processors.Sst2Processor),
+        (["qqp"], processors.QqpProcessor),
+        (["qnli"], processors.QnliProcessor),
+        (["rte"], processors.RteProcessor),
+        (["wnli"], processors.WnliProcessor),
+        (["stsb", "STS-B"], processors.StsbProcessor),
     ],
 )
-def test_get_processor_is_case_insensitive_and_knows_aliases(name, cls):
-    assert type(processors.get_processor(name)) is cls
+def test_get_processor_is_case_insensitive_and_knows_aliases(names, cls):
+    for name in names:
+        assert type(processors.get_processor(name)) is cls, name
 
 
 def test_unknown_task_message():
@@ -359,99 +359,109 @@ def test_stsb_is_regression_with_float_labels(tmp_path):
 # --- Error messages: one line naming the file (and line) and the problem. ---
 
 
-def test_missing_data_file(tmp_path):
+def _error(processor, split, data_dir):
+    """The UserInputError message of reading `split` from `data_dir`."""
     with pytest.raises(errors.UserInputError) as e:
-        processors.MrpcProcessor().get_train_examples(str(tmp_path))
+        getattr(processor(), f"get_{split}_examples")(str(data_dir))
+    return str(e.value)
+
+
+def test_missing_data_file(tmp_path):
     path = os.path.join(str(tmp_path), "train.tsv")
-    assert str(e.value) == f"Data file not found: {path} (check --data_dir)"
+    assert _error(processors.MrpcProcessor, "train", tmp_path) == (
+        f"Data file not found: {path} (check --data_dir)"
+    )
 
 
 def test_missing_xnli_train_file_names_the_multinli_path(tmp_path):
-    with pytest.raises(errors.UserInputError) as e:
-        processors.XnliProcessor().get_train_examples(str(tmp_path))
     path = os.path.join(str(tmp_path), "multinli", "multinli.train.zh.tsv")
-    assert str(e.value) == f"Data file not found: {path} (check --data_dir)"
-
-
-def test_unknown_label_names_file_and_line(tmp_path):
-    path = _write(tmp_path, "dev.tsv", [
-        ["Quality", "#1 ID", "#2 ID", "#1 String", "#2 String"],
-        ["1", "1", "2", "a", "b"],
-        ["yes", "3", "4", "c", "d"],
-    ])
-    with pytest.raises(errors.UserInputError) as e:
-        processors.MrpcProcessor().get_dev_examples(str(tmp_path))
-    assert str(e.value) == (
-        f"{path}, line 3: label 'yes' is not one of ['0', '1']"
+    assert _error(processors.XnliProcessor, "train", tmp_path) == (
+        f"Data file not found: {path} (check --data_dir)"
     )
 
 
-def test_unknown_label_in_headerless_cola_counts_lines_from_one(tmp_path):
-    path = _write(tmp_path, "train.tsv", [
-        ["gj04", "1", "", "Fine."],
-        ["gj04", "2", "*", "Not fine."],
-    ])
-    with pytest.raises(errors.UserInputError) as e:
-        processors.ColaProcessor().get_train_examples(str(tmp_path))
-    assert str(e.value) == f"{path}, line 2: label '2' is not one of ['0', '1']"
+MNLI_TRAIN_HEADER = [
+    "index", "promptID", "pairID", "genre", "s1bp", "s2bp", "s1p", "s2p",
+    "sentence1", "sentence2", "label1", "gold_label",
+]
 
 
-def test_unknown_xnli_label(tmp_path):
-    path = _write(tmp_path, "multinli/multinli.train.zh.tsv", [
-        ["premise", "hypo", "label"],
-        ["a", "b", "contradictory"],
-        ["c", "d", "neutral"],
-        ["e", "f", "contradicts"],
-    ])
-    with pytest.raises(errors.UserInputError) as e:
-        processors.XnliProcessor().get_train_examples(str(tmp_path))
-    assert str(e.value) == (
-        f"{path}, line 4: label 'contradicts' is not one of "
-        "['contradiction', 'entailment', 'neutral']"
+# (processor, split read, file written, its rows, message after "<path>, ").
+@pytest.mark.parametrize("processor, split, name, rows, message", [
+    pytest.param(
+        processors.MrpcProcessor, "dev", "dev.tsv",
+        [["Quality", "#1 ID", "#2 ID", "#1 String", "#2 String"],
+         ["1", "1", "2", "a", "b"], ["yes", "3", "4", "c", "d"]],
+        "line 3: label 'yes' is not one of ['0', '1']",
+        id="unknown_label",
+    ),
+    pytest.param(
+        processors.ColaProcessor, "train", "train.tsv",
+        [["gj04", "1", "", "Fine."], ["gj04", "2", "*", "Not fine."]],
+        "line 2: label '2' is not one of ['0', '1']",
+        id="unknown_label_in_headerless_cola_counts_lines_from_one",
+    ),
+    pytest.param(
+        processors.XnliProcessor, "train", "multinli/multinli.train.zh.tsv",
+        [["premise", "hypo", "label"], ["a", "b", "contradictory"],
+         ["c", "d", "neutral"], ["e", "f", "contradicts"]],
+        "line 4: label 'contradicts' is not one of "
+        "['contradiction', 'entailment', 'neutral']",
+        id="unknown_xnli_label",
+    ),
+    pytest.param(
+        processors.MnliProcessor, "train", "train.tsv",
+        [MNLI_TRAIN_HEADER, ["0", "1", "1e", "fiction", "", "", "", "", "A.",
+                             "B.", "neutral", "neutral"], []],
+        "line 3: expected at least 10 tab-separated columns, found 0",
+        id="empty_row",
+    ),
+    pytest.param(
+        processors.StsbProcessor, "dev", "dev.tsv",
+        [STSB_HEADER, ["0", "g", "f", "y", "0", "none", "none", "A.", "B.",
+                       "high"]],
+        "line 2: score 'high' is not a number",
+        id="bad_stsb_score",
+    ),
+    pytest.param(
+        processors.ColaProcessor, "test", "test.tsv",
+        [["index", "sentence"], ["0", "short"], ["1", "x" * 200000]],
+        "line 3: field larger than field limit (131072)",
+        id="field_over_csv_limit",
+    ),
+])
+def test_bad_row_names_file_and_line(
+    tmp_path, processor, split, name, rows, message
+):
+    path = _write(tmp_path, name, rows)
+    assert _error(processor, split, tmp_path) == f"{path}, {message}"
+
+
+# A row must hold every column the task reads (test sets: no label column).
+@pytest.mark.parametrize("processor, split, name, columns", [
+    (processors.MnliProcessor, "train", "train.tsv", 10),
+    (processors.MnliProcessor, "test", "test_matched.tsv", 10),
+    (processors.MrpcProcessor, "test", "test.tsv", 5),
+    (processors.ColaProcessor, "dev", "dev.tsv", 4),
+    (processors.ColaProcessor, "test", "test.tsv", 2),
+    (processors.Sst2Processor, "train", "train.tsv", 2),
+    (processors.QnliProcessor, "train", "train.tsv", 4),
+    (processors.QnliProcessor, "test", "test.tsv", 3),
+    (processors.StsbProcessor, "dev", "dev.tsv", 10),
+    (processors.StsbProcessor, "test", "test.tsv", 9),
+])
+def test_short_row(tmp_path, processor, split, name, columns):
+    # Row 1 is a header, or (headerless CoLA) a row with the valid label "0".
+    path = _write(tmp_path, name, [["0"] * columns, ["0"] * (columns - 1)])
+    assert _error(processor, split, tmp_path) == (
+        f"{path}, line 2: expected at least {columns} tab-separated columns, "
+        f"found {columns - 1}"
     )
-
-
-def test_short_row_names_file_and_line(tmp_path):
-    path = _write(tmp_path, "train.tsv", [
-        ["index", "promptID", "pairID", "genre", "s1bp", "s2bp", "s1p", "s2p",
-         "sentence1", "sentence2", "label1", "gold_label"],
-        ["0", "1", "1e", "fiction", "", "", "", "", "A.", "B.", "neutral",
-         "neutral"],
-        [],
-    ])
-    with pytest.raises(errors.UserInputError) as e:
-        processors.MnliProcessor().get_train_examples(str(tmp_path))
-    assert str(e.value) == (
-        f"{path}, line 3: expected at least 10 tab-separated columns, found 0"
-    )
-
-
-def test_bad_stsb_score(tmp_path):
-    path = _write(tmp_path, "dev.tsv", [
-        STSB_HEADER,
-        ["0", "g", "f", "y", "0", "none", "none", "A.", "B.", "high"],
-    ])
-    with pytest.raises(errors.UserInputError) as e:
-        processors.StsbProcessor().get_dev_examples(str(tmp_path))
-    assert str(e.value) == f"{path}, line 2: score 'high' is not a number"
 
 
 def test_non_utf8_file(tmp_path):
     path = tmp_path / "train.tsv"
     path.write_bytes(b"sentence\tlabel\nok\t1\n\xff\xfe bad\t0\n")
-    with pytest.raises(errors.UserInputError) as e:
-        processors.Sst2Processor().get_train_examples(str(tmp_path))
-    assert str(e.value) == f"{path}, line 3: not UTF-8 text"
-
-
-def test_field_over_csv_limit(tmp_path):
-    path = _write(tmp_path, "test.tsv", [
-        ["index", "sentence"],
-        ["0", "short"],
-        ["1", "x" * 200000],
-    ])
-    with pytest.raises(errors.UserInputError) as e:
-        processors.ColaProcessor().get_test_examples(str(tmp_path))
-    assert str(e.value) == (
-        f"{path}, line 3: field larger than field limit (131072)"
+    assert _error(processors.Sst2Processor, "train", tmp_path) == (
+        f"{path}, line 3: not UTF-8 text"
     )

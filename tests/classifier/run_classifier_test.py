@@ -20,7 +20,6 @@ import pytest
 import tensorflow as tf
 
 from bert_tf import records as records_lib
-from bert_tf import runner_settings
 from bert_tf.classifier import features
 from bert_tf.classifier import input_pipeline
 from bert_tf.classifier import examples as examples_lib
@@ -31,6 +30,7 @@ from bert_tf.errors import UserInputError
 from bert_tf.modeling.losses import classifier_example_loss
 from bert_tf.tokenization import FullTokenizer
 from tests.classifier.serving_helpers import serve_in_fresh_process
+from tests.conftest import runner_params
 from tests.conftest import testdata
 
 TINY_CLASSIFIER = testdata("tiny_classifier")
@@ -39,6 +39,20 @@ PRETRAINED_CKPT = testdata("tiny_model", "bert_model.ckpt")
 VOCAB = testdata("tiny_model", "vocab.txt")
 CONFIG = testdata("tiny_classifier", "bert_config.json")
 MNLI_LABELS = ["contradiction", "entailment", "neutral"]
+
+
+def _params(data_dir, output_dir, **overrides):
+    settings = dict(
+        data_dir=str(data_dir),
+        bert_config_file=CONFIG,
+        task_name="MNLI",
+        vocab_file=VOCAB,
+        output_dir=str(output_dir),
+        max_seq_length=20,
+        eval_batch_size=4,
+        predict_batch_size=4,
+    )
+    return runner_params(run_lib.ClassifierParams, settings, overrides)
 
 
 def _golden():
@@ -95,23 +109,6 @@ def _mnli_data_dir(directory, labels=None):
          for i, (r, label) in enumerate(zip(rows, labels))],
     )
     return str(directory)
-
-
-def _params(data_dir, output_dir, **overrides):
-    params = dict(
-        data_dir=str(data_dir),
-        bert_config_file=CONFIG,
-        task_name="MNLI",
-        vocab_file=VOCAB,
-        output_dir=str(output_dir),
-        max_seq_length=20,
-        eval_batch_size=4,
-        predict_batch_size=4,
-        precision="fp32",
-        random_seed=1,
-    )
-    params.update(overrides)
-    return runner_settings.params_from_values(run_lib.ClassifierParams, params)
 
 
 def _read_test_results(path):

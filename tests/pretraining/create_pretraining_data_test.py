@@ -178,6 +178,13 @@ def _error_params(tmp_path, **overrides):
     return create_data.CreatePretrainingDataParams(**settings)
 
 
+def _error(tmp_path, **overrides):
+    """The UserInputError message of a run with these settings."""
+    with pytest.raises(errors.UserInputError) as error:
+        create_data.run(_error_params(tmp_path, **overrides))
+    return str(error.value)
+
+
 @pytest.mark.parametrize("overrides, message", [
     (dict(max_seq_length=4),
      "--max_seq_length=4: expected at least 5 ([CLS] A [SEP] B [SEP])"),
@@ -190,25 +197,21 @@ def _error_params(tmp_path, **overrides):
     (dict(num_workers=0), "--num_workers=0: expected at least 1"),
 ])
 def test_bad_settings(tmp_path, overrides, message):
-    with pytest.raises(errors.UserInputError) as error:
-        create_data.run(_error_params(tmp_path, **overrides))
-    assert str(error.value) == message
+    assert _error(tmp_path, **overrides) == message
     assert os.listdir(tmp_path) == []
 
 
 def test_input_pattern_that_matches_nothing(tmp_path):
     pattern = str(tmp_path / "missing-*.txt")
-    with pytest.raises(errors.UserInputError) as error:
-        create_data.run(_error_params(tmp_path, input_file=pattern))
-    assert str(error.value) == f"--input_file={pattern!r} matches no file"
+    assert _error(tmp_path, input_file=pattern) == (
+        f"--input_file={pattern!r} matches no file")
     assert os.listdir(tmp_path) == []
 
 
 def test_missing_vocab(tmp_path):
     vocab = str(tmp_path / "vocab.txt")
-    with pytest.raises(errors.UserInputError) as error:
-        create_data.run(_error_params(tmp_path, vocab_file=vocab))
-    assert str(error.value) == f"--vocab_file={vocab!r}: file not found"
+    assert _error(tmp_path, vocab_file=vocab) == (
+        f"--vocab_file={vocab!r}: file not found")
     assert os.listdir(tmp_path) == []
 
 
@@ -217,19 +220,15 @@ def test_vocab_without_special_token(tmp_path, missing):
     tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the"]
     vocab = _write(tmp_path / "vocab.txt",
                    "\n".join(t for t in tokens if t != missing) + "\n")
-    with pytest.raises(errors.UserInputError) as error:
-        create_data.run(_error_params(tmp_path, vocab_file=vocab))
-    assert str(error.value) == f"--vocab_file={vocab!r} has no {missing} entry"
+    assert _error(tmp_path, vocab_file=vocab) == (
+        f"--vocab_file={vocab!r} has no {missing} entry")
     assert os.listdir(tmp_path) == ["vocab.txt"]
 
 
 @pytest.mark.parametrize("num_workers", [1, 2])
 def test_corpus_without_documents(tmp_path, num_workers):
     corpus = _write(tmp_path / "empty.txt", "\n \n\u200b\n\n")
-    with pytest.raises(errors.UserInputError) as error:
-        create_data.run(_error_params(tmp_path, input_file=corpus,
-                                      num_workers=num_workers))
-    assert str(error.value) == (
+    assert _error(tmp_path, input_file=corpus, num_workers=num_workers) == (
         f"--input_file={corpus!r}: no documents (every line is blank or "
         "tokenizes to nothing)")
     assert os.listdir(tmp_path) == ["empty.txt"]

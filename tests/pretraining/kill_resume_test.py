@@ -31,11 +31,7 @@ def _command(tmp_path, output_dir):
 @pytest.mark.slow
 def test_sigkill_then_resume_equals_uninterrupted(tmp_path):
     helpers.write_golden_batch(str(tmp_path / "batch.tfrecord"), repeat=4)
-    straight = subprocess.run(
-        _command(tmp_path, tmp_path / "straight"), env=helpers.subprocess_env(),
-        capture_output=True, text=True, timeout=300,
-    )
-    assert straight.returncode == 0, straight.stderr[-3000:]
+    helpers.run_to_the_end(_command(tmp_path, tmp_path / "straight"))
 
     killed_dir = tmp_path / "killed"
     process = subprocess.Popen(
@@ -52,11 +48,7 @@ def test_sigkill_then_resume_equals_uninterrupted(tmp_path):
     killed_at = tf.train.latest_checkpoint(str(killed_dir))
     assert killed_at is not None and not killed_at.endswith(f"-{STEPS}")
 
-    resumed = subprocess.run(
-        _command(tmp_path, killed_dir), env=helpers.subprocess_env(),
-        capture_output=True, text=True, timeout=300,
-    )
-    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    resumed = helpers.run_to_the_end(_command(tmp_path, killed_dir))
     assert f"Restored {killed_at}" in resumed.stderr
     a = tf.train.load_checkpoint(str(tmp_path / "straight" / f"model.ckpt-{STEPS}"))
     b = tf.train.load_checkpoint(str(killed_dir / f"model.ckpt-{STEPS}"))

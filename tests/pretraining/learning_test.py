@@ -25,6 +25,9 @@ TINY = {
     "type_vocab_size": 2,
 }
 
+# What create_data writes and the run must then read.
+RECORD_SHAPE = dict(max_seq_length=64, max_predictions_per_seq=10)
+
 
 def _pretrain(tmp_path, num_train_steps):
     data = str(tmp_path / "sample.tfrecord")
@@ -33,8 +36,7 @@ def _pretrain(tmp_path, num_train_steps):
             input_file=os.path.join(REPO, "sample_text.txt"),
             output_file=data,
             vocab_file=testdata("vocab", "uncased_vocab.txt"),
-            max_seq_length=64,
-            max_predictions_per_seq=10,
+            **RECORD_SHAPE,
             dupe_factor=2,
         )
     )
@@ -46,8 +48,7 @@ def _pretrain(tmp_path, num_train_steps):
             bert_config_file=str(config),
             input_file=data,
             output_dir=str(tmp_path / "model"),
-            max_seq_length=64,
-            max_predictions_per_seq=10,
+            **RECORD_SHAPE,
             train_batch_size=32,
             eval_batch_size=32,
             max_eval_steps=10,

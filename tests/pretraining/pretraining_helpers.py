@@ -2,6 +2,7 @@
 
 import json
 import os
+import subprocess
 import sys
 
 import numpy as np
@@ -10,6 +11,9 @@ import tensorflow as tf
 from tests.conftest import REPO
 from tests.conftest import testdata
 
+
+# The golden batch's shape: 16 tokens, 5 masked positions per example.
+GOLDEN_SHAPE = dict(max_seq_length=16, max_predictions_per_seq=5)
 
 INT_FEATURES = (
     "input_ids",
@@ -66,8 +70,7 @@ def run_pretraining_command(tmp_path, output_dir, **flags):
         "input_file": tmp_path / "batch.tfrecord",
         "output_dir": output_dir,
         "init_checkpoint": testdata("tiny_model", "bert_model.ckpt"),
-        "max_seq_length": 16,
-        "max_predictions_per_seq": 5,
+        **GOLDEN_SHAPE,
         "do_train": True,
         "iterations_per_loop": 1,
         "precision": "fp32",
@@ -76,6 +79,17 @@ def run_pretraining_command(tmp_path, output_dir, **flags):
     return [sys.executable, os.path.join(REPO, "run_pretraining.py")] + [
         f"--{name}={value}" for name, value in settings.items()
     ]
+
+
+def run_to_the_end(command):
+    """Runs a script subprocess (CPU only) and returns its CompletedProcess,
+    failing with the tail of its stderr unless it exits 0."""
+    process = subprocess.run(
+        command, env=subprocess_env(), capture_output=True, text=True,
+        timeout=300,
+    )
+    assert process.returncode == 0, process.stderr[-3000:]
+    return process
 
 
 def subprocess_env(tf_config=None):

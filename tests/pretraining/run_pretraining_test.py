@@ -5,12 +5,12 @@ import pytest
 import tensorflow as tf
 
 from bert_tf import estimator
-from bert_tf import runner_settings
 from bert_tf.config import BertConfig
 from bert_tf.errors import UserInputError
 from bert_tf.pretraining.task import PretrainingTask
 from bert_tf.pretraining import input_pipeline
 from bert_tf.pretraining import run as run_lib
+from tests.conftest import runner_params
 from tests.conftest import testdata
 from tests.pretraining import pretraining_helpers as helpers
 
@@ -20,24 +20,20 @@ TINY_CKPT = testdata("tiny_model", "bert_model.ckpt")
 def _params(tmp_path, **overrides):
     os.makedirs(tmp_path, exist_ok=True)
     data = helpers.write_golden_batch(str(tmp_path / "batch.tfrecord"))
-    params = dict(
+    settings = dict(
         bert_config_file=helpers.tiny_config_without_dropout(str(tmp_path)),
         input_file=data,
         output_dir=str(tmp_path / "model"),
         init_checkpoint=TINY_CKPT,
-        max_seq_length=16,
-        max_predictions_per_seq=5,
+        **helpers.GOLDEN_SHAPE,
         train_batch_size=3,
         eval_batch_size=3,
         num_train_steps=1,
         num_warmup_steps=0,
         max_eval_steps=1,
         learning_rate=1e-3,
-        precision="fp32",
-        random_seed=1,
     )
-    params.update(overrides)
-    return runner_settings.params_from_values(run_lib.PretrainingParams, params)
+    return runner_params(run_lib.PretrainingParams, settings, overrides)
 
 
 def test_eval_matches_reference_metrics(tmp_path):

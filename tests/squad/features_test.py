@@ -7,12 +7,13 @@ import os
 
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from bert_tf import tokenization
 from bert_tf.errors import UserInputError
 from bert_tf.squad import features
+from tests.conftest import read_int64_tfrecord_dump
 from tests.conftest import read_jsonl
+from tests.conftest import read_tfrecord
 from tests.conftest import testdata
 from tests.squad.examples_test import VERSIONS
 from tests.squad.examples_test import read_examples
@@ -57,29 +58,17 @@ def test_features_match_reference(tokenizer, version, mode):
     assert all(isinstance(k, int) for k in got[0].token_to_orig_map)
 
 
-def _parse_tfrecord(path):
-    """Every record as {name: list of ints}."""
-    records = []
-    for raw in tf.data.TFRecordDataset(str(path)).as_numpy_iterator():
-        example = tf.train.Example.FromString(raw)
-        record = {}
-        for name, feature in example.features.feature.items():
-            assert feature.WhichOneof("kind") == "int64_list"
-            record[name] = list(feature.int64_list.value)
-        records.append(record)
-    return records
-
-
 @pytest.mark.parametrize("version", sorted(VERSIONS))
 def test_train_tfrecord_matches_reference(tokenizer, version, tmp_path):
     path = str(tmp_path / "train.tf_record")
     with features.FeatureWriter(path, is_training=True) as writer:
         convert(tokenizer, version, True, writer.process_feature)
     assert sorted(os.listdir(tmp_path)) == ["train.tf_record"]
-    got = _parse_tfrecord(path)
+    got = read_tfrecord(path)
     assert writer.num_features == len(got)
-    assert got == _parse_tfrecord(testdata("squad", version, "train.tf_record"))
-    assert got == read_jsonl(
+    assert got == read_tfrecord(testdata("squad", version, "train.tf_record"))
+    # The dump's values are int64 ones, so this also checks every kind.
+    assert got == read_int64_tfrecord_dump(
         testdata("squad", version, "train.tf_record.jsonl")
     )
 

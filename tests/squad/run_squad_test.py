@@ -15,13 +15,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from bert_tf import runner_settings
 from bert_tf import tokenization
 from bert_tf.errors import UserInputError
 from bert_tf.squad import examples
 from bert_tf.squad import features
 from bert_tf.squad import run as run_lib
 from bert_tf.squad import task as task_lib
+from tests.conftest import runner_params
 from tests.conftest import testdata
 
 TINY_SQUAD = testdata("tiny_squad")
@@ -33,7 +33,7 @@ SQUAD_FILE = testdata("tiny_squad", "tiny_squad.json")
 
 
 def _params(output_dir, **overrides):
-    params = dict(
+    settings = dict(
         bert_config_file=CONFIG,
         vocab_file=VOCAB,
         output_dir=str(output_dir),
@@ -42,11 +42,8 @@ def _params(output_dir, **overrides):
         max_query_length=8,
         n_best_size=5,
         max_answer_length=10,
-        precision="fp32",
-        random_seed=1,
     )
-    params.update(overrides)
-    return runner_settings.params_from_values(run_lib.SquadParams, params)
+    return runner_params(run_lib.SquadParams, settings, overrides)
 
 
 def _load(path):
