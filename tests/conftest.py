@@ -1,13 +1,17 @@
 """Shared test helpers: testdata paths, readers, the tiny configs."""
 
+import contextlib
+import importlib
 import json
 import os
 import re
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from absl import flags  # noqa: E402
 
 from bert_tf import runner_settings  # noqa: E402
 from bert_tf.config import BertConfig  # noqa: E402
@@ -28,6 +32,25 @@ def read_jsonl(path):
     """
     with open(path, encoding="utf-8") as f:
         return [json.loads(line) for line in f.read().split("\n") if line]
+
+
+@contextlib.contextmanager
+def imported_script(name):
+    """The top-level script `name`, imported (not run) with its flags.
+
+    Afterwards its flags are removed and the module forgotten: the scripts
+    share flag names (`output_dir`, ...) and absl refuses a second
+    definition from another module.
+    """
+    imported_here = name not in sys.modules
+    module = importlib.import_module(name)
+    try:
+        yield module
+    finally:
+        if imported_here:
+            for flag in flags.FLAGS.get_flags_for_module(module):
+                delattr(flags.FLAGS, flag.name)
+            del sys.modules[name]
 
 
 def stderr_lines(stderr):

@@ -3,12 +3,14 @@
 import os
 
 import nbformat
+import pytest
 from nbclient import NotebookClient
 
 from tests.conftest import REPO
 
 
-
+# About 20 s: a Jupyter kernel, TensorFlow and eight epochs of fine-tuning.
+@pytest.mark.slow
 def test_fine_tune_notebook_runs_top_to_bottom(tmp_path, monkeypatch):
     path = os.path.join(REPO, "notebooks", "fine_tune_classifier.ipynb")
     notebook = nbformat.read(path, as_version=4)

@@ -6,7 +6,6 @@ forgotten, because the scripts share flag names (`output_dir`, ...) and
 absl refuses a second definition from another module.
 """
 
-import contextlib
 import dataclasses
 import importlib
 import json
@@ -22,6 +21,7 @@ import bert_tf_flags
 from bert_tf import errors
 from bert_tf import runner_settings
 from tests.conftest import REPO
+from tests.conftest import imported_script
 from tests.conftest import stderr_lines
 from tests.conftest import testdata
 
@@ -68,20 +68,6 @@ PARAMS = {
     "run_squad": "bert_tf.squad.run.SquadParams",
     "extract_features": "bert_tf.feature_extraction.ExtractParams",
 }
-
-
-@contextlib.contextmanager
-def imported_script(name):
-    """The script module `name`, imported with its flags; cleaned up after."""
-    imported_here = name not in sys.modules
-    module = importlib.import_module(name)
-    try:
-        yield module
-    finally:
-        if imported_here:
-            for flag in flags.FLAGS.get_flags_for_module(module):
-                delattr(flags.FLAGS, flag.name)
-            del sys.modules[name]
 
 
 def _script_flags(name):
@@ -215,6 +201,8 @@ def test_main_turns_bad_input_into_one_line(tmp_path, name, args, message):
     assert os.listdir(tmp_path) == []
 
 
+# About 5 s: a second Python process that imports TensorFlow.
+@pytest.mark.slow
 def test_script_process_exits_1_with_one_line(tmp_path):
     # The whole path once in a real process: app.run, the wrapper, stderr.
     result = subprocess.run(

@@ -60,6 +60,8 @@ def _graph_tokenizer(vocab):
     return _TOKENIZERS[vocab]
 
 
+# About 10 s: a second Python process that imports TensorFlow.
+@pytest.mark.slow
 def test_exported_model_reloads_in_a_fresh_process(tmp_path):
     golden = np.load(testdata("tiny_classifier", "golden_outputs.npz"))
     with open(testdata("tiny_classifier", "golden_outputs.json")) as f:

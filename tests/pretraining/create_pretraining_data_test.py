@@ -4,11 +4,12 @@ input and the script itself."""
 import json
 import os
 import random
-import subprocess
-import sys
 
 import pytest
 import tensorflow as tf
+from absl import flags
+from absl import logging
+from absl.testing import flagsaver
 
 from bert_tf import errors
 from bert_tf import tokenization
@@ -17,10 +18,9 @@ from bert_tf.pretraining import create_data
 from bert_tf.pretraining import instances
 from bert_tf.pretraining import masking
 from bert_tf.pretraining import tfrecords
-from tests.conftest import REPO
+from tests.conftest import imported_script
 from tests.conftest import testdata
 
-SCRIPT = os.path.join(REPO, "create_pretraining_data.py")
 VOCAB = testdata("vocab", "uncased_vocab.txt")
 CORPUS = testdata("pretraining_data", "corpus.txt")
 
@@ -266,32 +266,31 @@ def test_undecodable_bytes_are_dropped(tmp_path):
     assert len(results[0]) == 1
 
 
-def _run_script(*args, cwd):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3",
-               PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    return subprocess.run([sys.executable, SCRIPT, *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300,
-                          check=False)
-
-
-def test_script_reproduces_run_a_with_reference_logs(tmp_path):
+def test_script_reproduces_run_a_with_reference_logs(tmp_path, monkeypatch,
+                                                   caplog):
     run = _golden_runs()["a_default"]
-    command = run["command"].split()[2:]  # Drop "python <script>".
+    command = run["command"].split()[1:]  # Drop "python".
     command = [a.replace("corpus.txt", CORPUS)
                .replace("../vocab/uncased_vocab.txt", VOCAB)
                for a in command]
-    result = _run_script(*command, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr[-2000:]
+    monkeypatch.chdir(tmp_path)  # --output_file is a relative path
+    verbosity = logging.get_verbosity()  # main() sets INFO, as the original
+    with imported_script("create_pretraining_data") as script, \
+            flagsaver.flagsaver(), caplog.at_level("INFO", logger="absl"):
+        flags.FLAGS(command)
+        script.main(command[:1])
+        flags.FLAGS.unparse_flags()
+    logging.set_verbosity(verbosity)
     assert tfrecords.read_examples(str(tmp_path / "a_default.tfrecord")) == (
         tfrecords.read_examples(testdata("pretraining_data",
                                          "a_default.tfrecord")))
-    log = result.stderr
-    assert "*** Reading from input files ***" in log
-    assert "*** Writing to output files ***" in log
-    assert log.count("*** Example ***") == 20
-    assert "] tokens: [CLS] " in log
-    assert "] masked_lm_weights: 1.0 " in log
-    assert log.rstrip().endswith("Wrote 439 total instances")
+    messages = [r.getMessage() for r in caplog.records]
+    assert "*** Reading from input files ***" in messages
+    assert "*** Writing to output files ***" in messages
+    assert messages.count("*** Example ***") == 20
+    assert any(m.startswith("tokens: [CLS] ") for m in messages)
+    assert any(m.startswith("masked_lm_weights: 1.0 ") for m in messages)
+    assert messages[-1] == "Wrote 439 total instances"
 
 
 def test_progress_lines(tmp_path, monkeypatch, caplog):

@@ -69,6 +69,8 @@ def _pretrain(tmp_path, num_train_steps):
     return before, after
 
 
+# About 25 s: 100 training steps from random weights.
+@pytest.mark.slow
 def test_mlm_loss_drops_quickly(tmp_path):
     before, after = _pretrain(tmp_path, num_train_steps=100)
     assert before["global_step"] == 0 and after["global_step"] == 100
