@@ -15,8 +15,10 @@ $(VENV)/.installed: setup.py
 
 venv: $(VENV)/.installed
 
+# Two test processes (pytest-xdist), one per core of the CI machine: much of
+# a test's time is single-threaded tracing and Python.
 test: venv
-	$(PY) -m pytest -q -m "not slow" tests
+	$(PY) -m pytest -q -m "not slow" -n 2 tests
 
 test-slow: venv
 	$(PY) -m pytest -q -m slow tests

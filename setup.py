@@ -20,7 +20,7 @@ setuptools.setup(
         "numpy",
     ],
     extras_require={
-        "test": ["pytest>=8", "nbclient>=0.10", "nbformat>=5.10", "ipykernel>=6.29"],
+        "test": ["pytest>=8", "pytest-xdist>=3.5", "nbclient>=0.10", "nbformat>=5.10", "ipykernel>=6.29"],
         # The peer that benchmarks/ measures against; never imported by bert_tf.
         "bench": ["keras-hub>=0.32.0"],
     },
