@@ -8,6 +8,7 @@ next-sentence heads.
 
 from bert_tf.config import BertConfig
 from bert_tf.modeling.activations import gelu
+from bert_tf.modeling.activations import gelu_exact
 from bert_tf.modeling.activations import get_activation
 from bert_tf.modeling.encoder import BertModel
 from bert_tf.modeling.heads import ClassifierHead

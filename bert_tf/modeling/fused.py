@@ -17,7 +17,8 @@ gradients, `jit_compile` and integer stateless random bits have no
 Layers call one entry point per operation and pass `training`; the entry
 point picks the kernel, so the choice is made here and nowhere else:
 
-- `activation`: the fused `gelu` in training, TF's gelu op at inference.
+- `activation`: the fused `gelu` in training, TF's gelu op at inference
+  (for the erf `gelu_exact` too).
 - `attention_probs`: `softmax_dropout` when training drops anything;
   otherwise oneDNN's bfloat16 softmax (inference only) or a float32 one.
 - `add_and_norm` (LayerNorm(dropout(x) + residual)) and `norm_and_dropout`
@@ -89,11 +90,15 @@ def activation(x, function, training):
 
     The original's tanh GELU runs as the `gelu` kernel in training. At
     inference it is TF's gelu op, which oneDNN fuses into the matmul and
-    bias add before it when called inside the Dense layer's `call`. None is
-    the identity; other functions are applied as they are.
+    bias add before it when called inside the Dense layer's `call`; so is
+    bert_tf's erf GELU (`gelu_exact`) at inference, which in training keeps
+    its `keras.ops` formula and that formula's gradient. None is the
+    identity; other functions are applied as they are.
     """
     if function is None:
         return x
+    if function is activations.gelu_exact and not training:
+        return tf.nn.gelu(x, approximate=False)
     if function is not activations.gelu:
         return function(x)
     if training:
