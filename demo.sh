@@ -81,3 +81,5 @@ echo "=== $OUT/classifier_output/eval_results.txt"
 cat "$OUT/classifier_output/eval_results.txt"
 echo "=== $OUT/classifier_output/test_results.tsv (first lines)"
 head -3 "$OUT/classifier_output/test_results.tsv"
+echo "=== the raw-text SavedModel (TF Serving's layout: a numbered version directory)"
+ls -d "$OUT"/classifier_output/saved_model/*

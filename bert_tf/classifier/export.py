@@ -4,23 +4,22 @@ The serving signature tokenizes inside the graph (`GraphTokenizer`, the
 same ids as `FullTokenizer`), builds the features exactly as
 `convert_single_example` does (truncation, `[CLS]`/`[SEP]`, segment ids,
 zero padding to `max_seq_length`) and returns the class probabilities. The
-result loads with TensorFlow and tensorflow-text alone:
+result loads with TensorFlow and tensorflow-text alone, in TF Serving (see
+`bert_tf.serving` for the layout) or in Python:
 
     import tensorflow as tf
     import tensorflow_text  # registers the tokenizer's ops
-    model = tf.saved_model.load(export_dir)
+    model = tf.saved_model.load(export_dir + "/1")
     model.signatures["serving_default"](
         text_a=tf.constant(["the cat sat."]),
         text_b=tf.constant(["a cat sat."]))["probabilities"]
 """
 
 import tensorflow as tf
-from absl import logging
 
 from bert_tf import errors
-from bert_tf import file_io
+from bert_tf import serving
 from bert_tf.graph_tokenizer import GraphTokenizer
-from bert_tf.modeling import fused
 from bert_tf.tokenization import load_vocab
 
 
@@ -51,7 +50,7 @@ def _truncate(ids, lengths):
     return tf.ragged.boolean_mask(ids, keep)
 
 
-def _constant_rows(value, lengths):
+def constant_rows(value, lengths):
     """A ragged tensor whose row i holds `lengths[i]` copies of `value`."""
     lengths = tf.cast(lengths, tf.int64)
     return tf.RaggedTensor.from_row_lengths(
@@ -66,6 +65,8 @@ def build_features(ids_a, ids_b, cls_id, sep_id, max_seq_length):
       ids_a: int32 RaggedTensor [B, (len_a)].
       ids_b: int32 RaggedTensor [B, (len_b)] or None; a row with no pieces
         makes that example single-sentence, as in the original.
+      cls_id, sep_id: the ids of [CLS] and [SEP].
+      max_seq_length: int, or an int32 scalar tensor.
 
     Returns:
       dict of int32 [B, max_seq_length] `input_ids`, `input_mask`,
@@ -85,22 +86,25 @@ def build_features(ids_a, ids_b, cls_id, sep_id, max_seq_length):
     second_sep = tf.cast(is_pair, tf.int32)
     tokens = tf.concat(
         [
-            _constant_rows(cls_id, ones),
+            constant_rows(cls_id, ones),
             _truncate(ids_a, keep_a),
-            _constant_rows(sep_id, ones),
+            constant_rows(sep_id, ones),
             _truncate(ids_b, keep_b),
-            _constant_rows(sep_id, second_sep),
+            constant_rows(sep_id, second_sep),
         ],
         axis=1,
     )
     segments = tf.concat(
         [
-            _constant_rows(0, keep_a + 2),
-            _constant_rows(1, keep_b + second_sep),
+            constant_rows(0, keep_a + 2),
+            constant_rows(1, keep_b + second_sep),
         ],
         axis=1,
     )
-    shape = [None, max_seq_length]
+    if isinstance(max_seq_length, int):
+        shape = [None, max_seq_length]
+    else:  # a scalar tensor (TF Hub's bert_pack_inputs takes one)
+        shape = tf.stack([-1, max_seq_length])
     return {
         "input_ids": tokens.to_tensor(0, shape=shape),
         "input_mask": tf.ones_like(tokens).to_tensor(0, shape=shape),
@@ -108,86 +112,99 @@ def build_features(ids_a, ids_b, cls_id, sep_id, max_seq_length):
     }
 
 
-class _ServingModule(tf.Module):
-    def __init__(self, model, tokenizer, cls_id, sep_id, max_seq_length, labels):
-        super().__init__()
-        self.model = model
-        self.tokenizer = tokenizer
-        self.cls_id = cls_id
-        self.sep_id = sep_id
-        self.max_seq_length = max_seq_length
-        self.labels = tf.constant(labels) if labels else None
+def _signature(tokenizer, model, cls_id, sep_id, max_seq_length, labels,
+               is_pair_task):
+    """The serving function: raw text in, probabilities (and label) out."""
+    labels = tf.constant(labels) if labels else None
 
-    def classify(self, text_a, text_b=None):
-        ids_b = None if text_b is None else self.tokenizer(text_b)
+    def classify(text_a, text_b=None):
+        ids_b = None if text_b is None else tokenizer(text_b)
         features = build_features(
-            self.tokenizer(text_a), ids_b, self.cls_id, self.sep_id,
-            self.max_seq_length,
+            tokenizer(text_a), ids_b, cls_id, sep_id, max_seq_length
         )
-        probabilities = self.model(features, training=False)["probabilities"]
+        probabilities = model(features, training=False)["probabilities"]
         outputs = {"probabilities": tf.cast(probabilities, tf.float32)}
-        if self.labels is not None:
-            outputs["label"] = tf.gather(self.labels, tf.argmax(probabilities, -1))
+        if labels is not None:
+            outputs["label"] = tf.gather(labels, tf.argmax(probabilities, -1))
         return outputs
 
+    text = tf.TensorSpec([None], tf.string)
+    if is_pair_task:
+        return tf.function(
+            classify, input_signature=[text, text], autograph=False
+        )
+    return tf.function(
+        lambda text_a: classify(text_a), input_signature=[text],
+        autograph=False,
+    )
 
-def export_saved_model(
-    model, export_dir, vocab_file, do_lower_case, max_seq_length, label_list,
-    is_pair_task, preserve_unused_tokens=False,
-):
-    """Writes `export_dir` (replaced if present) with a raw-text signature.
 
-    Args:
-      model: a trained `BertClassifier`.
-      export_dir: output directory; written under a temporary name first.
-      vocab_file, do_lower_case: the tokenizer of the fine-tuning run.
-      max_seq_length: the feature length of the fine-tuning run.
-      label_list: list of label strings, or None for regression; the
-        signature returns `probabilities` (the score for regression) and,
-        for classification, the most probable `label`.
-      is_pair_task: whether the signature takes `text_b` too.
-      preserve_unused_tokens: as in `FullTokenizer`.
-
-    Returns:
-      export_dir.
-    """
+def special_token_ids(vocab_file):
+    """The ids of [CLS] and [SEP] (UserInputError if either is missing)."""
     vocab = load_vocab(vocab_file)
     for token in ("[CLS]", "[SEP]"):
         if token not in vocab:
             raise errors.UserInputError(
                 f"vocab_file={vocab_file!r} has no {token} line"
             )
-    module = _ServingModule(
-        model,
-        GraphTokenizer(
-            vocab_file, do_lower_case, preserve_unused_tokens=preserve_unused_tokens
-        ),
-        vocab["[CLS]"],
-        vocab["[SEP]"],
-        max_seq_length,
-        list(label_list) if label_list else None,
-    )
-    text = tf.TensorSpec([None], tf.string)
-    if is_pair_task:
-        signature = tf.function(
-            lambda text_a, text_b: module.classify(text_a, text_b),
-            input_signature=[text, text],
+    return vocab["[CLS]"], vocab["[SEP]"]
+
+
+def export_saved_model(
+    model, export_dir, vocab_file, do_lower_case, max_seq_length, label_list,
+    is_pair_task, preserve_unused_tokens=False, version=None,
+    checkpoint=None,
+):
+    """Writes `export_dir/<version>/`, a SavedModel taking raw text.
+
+    Its `serving_default` signature takes `text_a` (and, for a pair task,
+    `text_b`), [batch] strings, and returns `probabilities` [batch,
+    num_labels] float32 (the score [batch] for regression) and, for
+    classification, the most probable `label` [batch] string. It loads in
+    TF Serving and any TF1 session as well as with `tf.saved_model.load`
+    (see `bert_tf.serving`).
+
+    Args:
+      model: a trained `BertClassifier`, float32 (`BertClassifier(...,
+        dtype="float32")`) for outputs equal to --precision=fp32 ones.
+      export_dir: the base directory; the model goes to a new numbered
+        subdirectory, written under a temporary name first.
+      vocab_file, do_lower_case: the tokenizer of the fine-tuning run.
+      max_seq_length: the feature length of the fine-tuning run.
+      label_list: list of label strings, or None for regression.
+      is_pair_task: whether the signature takes `text_b` too.
+      preserve_unused_tokens: as in `FullTokenizer`.
+      version: the subdirectory number; None for the next free one.
+      checkpoint: the checkpoint the weights came from, for export_info.
+
+    Returns:
+      the directory written, `export_dir/<version>`.
+    """
+    cls_id, sep_id = special_token_ids(vocab_file)
+    labels = list(label_list) if label_list else None
+
+    def build():
+        tokenizer = GraphTokenizer(
+            vocab_file, do_lower_case,
+            preserve_unused_tokens=preserve_unused_tokens,
         )
-    else:
-        signature = tf.function(
-            lambda text_a: module.classify(text_a), input_signature=[text]
+        function = _signature(
+            tokenizer, model, cls_id, sep_id, max_seq_length, labels,
+            is_pair_task,
         )
-    temporary = file_io.temporary_name(export_dir.rstrip("/"))
-    try:
-        with fused.plain_tf_ops():  # servable without XLA or oneDNN-only ops
-            tf.saved_model.save(
-                module, temporary, signatures={"serving_default": signature}
-            )
-        if tf.io.gfile.exists(export_dir):
-            tf.io.gfile.rmtree(export_dir)
-        tf.io.gfile.rename(temporary, export_dir)
-    finally:
-        if tf.io.gfile.exists(temporary):
-            tf.io.gfile.rmtree(temporary)
-    logging.info("Exported the raw-text classifier to %s", export_dir)
-    return export_dir
+        root = serving.ExportRoot()
+        root.tokenizer = tokenizer
+        root.classify = function
+        serving.track_variables(root, [function.get_concrete_function()])
+        return root, {"serving_default": function.get_concrete_function()}
+
+    info = {
+        "kind": "bert_tf raw-text classifier",
+        "inputs": ["text_a", "text_b"] if is_pair_task else ["text_a"],
+        "labels": labels,
+        "max_seq_length": max_seq_length,
+        "do_lower_case": do_lower_case,
+        "preserve_unused_tokens": preserve_unused_tokens,
+        "checkpoint": checkpoint,
+    }
+    return serving.write_saved_model(export_dir, version, build, info)
