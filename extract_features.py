@@ -1,9 +1,11 @@
 """Extract pre-computed feature vectors from BERT.
 
 Drop-in for google-research/bert's extract_features.py: same flags, same
-defaults, same JSON Lines output. --precision and --preserve_unused_tokens
-are additions of bert_tf (defined in bert_tf_flags.py); the values are
-rounded to 6 decimals in every precision, as the original's.
+defaults, same JSON Lines output. --precision, --export_dir and
+--preserve_unused_tokens are additions of bert_tf, and their help says so
+("[bert_tf addition]"); they are defined in bert_tf_flags.py. The values are rounded to 6 decimals in every precision,
+as the original's. --export_dir writes TF Hub's preprocessor and encoder
+SavedModels of the checkpoint; --input_file is then optional.
 """
 
 from absl import app
@@ -50,21 +52,28 @@ flags.DEFINE_bool(
 
 # Additions of bert_tf.
 bert_tf_flags.define_precision("fp32")
+bert_tf_flags.define_export_dir()
 bert_tf_flags.define_preserve_unused_tokens()
 
 
-@bert_tf_flags.exits_on_user_error
-def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-    feature_extraction.extract(
-        bert_tf_flags.params_from_flags(feature_extraction.ExtractParams)
-    )
+main = bert_tf_flags.script_main(
+    feature_extraction.extract, feature_extraction.ExtractParams
+)
 
 
 if __name__ == "__main__":
-    flags.mark_flags_as_required([
-        "input_file", "vocab_file", "bert_config_file", "init_checkpoint",
-        "output_file",
-    ])
+    flags.mark_flags_as_required(
+        ["vocab_file", "bert_config_file", "init_checkpoint"]
+    )
+    # The original required both; an export-only run (--export_dir) needs
+    # neither.
+    flags.register_multi_flags_validator(
+        ["input_file", "output_file", "export_dir"],
+        lambda values: values["export_dir"] or (
+            values["input_file"] is not None
+            and values["output_file"] is not None
+        ),
+        message="--input_file and --output_file must have a value (unless "
+        "--export_dir is set)",
+    )
     app.run(main)

@@ -2,8 +2,8 @@
 
 Drop-in for google-research/bert's run_classifier.py: same flags, same
 defaults, same files in --output_dir. The flags after --num_tpu_cores are
-additions of bert_tf (the shared ones are defined in bert_tf_flags.py).
-Besides the original cola, mnli, mrpc and xnli, --task_name accepts the
+additions of bert_tf, and their help says so ("[bert_tf addition]"); the
+shared ones are defined in bert_tf_flags.py. Besides the original cola, mnli, mrpc and xnli, --task_name accepts the
 other GLUE tasks (sst2, qqp, qnli, rte, wnli and the regression task stsb).
 """
 
@@ -93,22 +93,15 @@ flags.DEFINE_integer(
 
 # Additions of bert_tf.
 bert_tf_flags.define_runner_flags()
-flags.DEFINE_string(
-    "export_dir", None,
-    "If set, the fine-tuned model is also written here as a TensorFlow "
-    "SavedModel, after training / eval / prediction.")
+bert_tf_flags.define_export_dir()
 bert_tf_flags.define_preserve_unused_tokens()
 flags.DEFINE_string(
     "tpu_job_name", None,
-    "Name of the TPU workers' job, for TPU setups that do not call it "
+    bert_tf_flags.ADDITION + "Name of the TPU workers' job, for TPU setups that do not call it "
     "'worker' (the flag of the bert-tensorflow 1.0.4 wheel).")
 
 
-@bert_tf_flags.exits_on_user_error
-def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-    run_lib.run(bert_tf_flags.params_from_flags(run_lib.ClassifierParams))
+main = bert_tf_flags.script_main(run_lib.run, run_lib.ClassifierParams)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 Drop-in for google-research/bert's run_pretraining.py: same flags, same
 defaults, same files in --output_dir. The flags after --num_tpu_cores are
-additions of bert_tf (the shared ones are defined in bert_tf_flags.py).
+additions of bert_tf, and their help says so ("[bert_tf addition]"); the
+shared ones are defined in bert_tf_flags.py.
 """
 
 from absl import app
@@ -76,23 +77,20 @@ flags.DEFINE_integer(
 bert_tf_flags.define_runner_flags()
 flags.DEFINE_bool(
     "dynamic_masking", False,
-    "Draw new masked-LM targets for every training example on every pass "
+    bert_tf_flags.ADDITION + "Draw new masked-LM targets for every training example on every pass "
     "(the stored masks are undone first); evaluation keeps the stored ones.")
 flags.DEFINE_string(
     "vocab_file", None,
-    "The vocabulary of the TFRecords; needed by --dynamic_masking.")
+    bert_tf_flags.ADDITION + "The vocabulary of the TFRecords; needed by --dynamic_masking.")
 flags.DEFINE_bool(
     "do_whole_word_mask", False,
-    "With --dynamic_masking: mask whole words (all their ## pieces).")
+    bert_tf_flags.ADDITION + "With --dynamic_masking: mask whole words (all their ## pieces).")
 flags.DEFINE_float(
-    "masked_lm_prob", 0.15, "With --dynamic_masking: the masking rate.")
+    "masked_lm_prob", 0.15,
+    bert_tf_flags.ADDITION + "With --dynamic_masking: the masking rate.")
 
 
-@bert_tf_flags.exits_on_user_error
-def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-    run_lib.run(bert_tf_flags.params_from_flags(run_lib.PretrainingParams))
+main = bert_tf_flags.script_main(run_lib.run, run_lib.PretrainingParams)
 
 
 if __name__ == "__main__":

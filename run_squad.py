@@ -2,10 +2,13 @@
 
 Drop-in for google-research/bert's run_squad.py: same flags, same
 defaults, same files in --output_dir (train.tf_record, eval.tf_record,
-checkpoints, predictions.json, nbest_predictions.json, null_odds.json).
-The flags after --null_score_diff_threshold are additions of bert_tf
-(defined in bert_tf_flags.py). Whatever --random_seed says, the training
-questions are pre-shuffled with seed 12345, as in the original.
+checkpoints, predictions.json, nbest_predictions.json, null_odds.json),
+plus eval_results.txt with the official EM/F1 when --predict_file has
+answers. The flags after --null_score_diff_threshold are additions of
+bert_tf, and their help says so ("[bert_tf addition]"); they are defined in
+bert_tf_flags.py. --export_dir writes a SavedModel that answers from raw
+question and context. Whatever --random_seed says, the training questions
+are pre-shuffled with seed 12345, as in the original.
 """
 
 from absl import app
@@ -115,14 +118,11 @@ flags.DEFINE_float(
 
 # Additions of bert_tf.
 bert_tf_flags.define_runner_flags()
+bert_tf_flags.define_export_dir()
 bert_tf_flags.define_preserve_unused_tokens()
 
 
-@bert_tf_flags.exits_on_user_error
-def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-    run_lib.run(bert_tf_flags.params_from_flags(run_lib.SquadParams))
+main = bert_tf_flags.script_main(run_lib.run, run_lib.SquadParams)
 
 
 if __name__ == "__main__":

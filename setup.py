@@ -20,7 +20,13 @@ setuptools.setup(
         "numpy",
     ],
     extras_require={
-        "test": ["pytest>=8", "pytest-xdist>=3.5", "nbclient>=0.10", "nbformat>=5.10", "ipykernel>=6.29"],
+        "test": [
+            "pytest>=8", "pytest-xdist>=3.5", "nbclient>=0.10", "nbformat>=5.10",
+            "ipykernel>=6.29", "safetensors>=0.8.0",
+        ],
+        # convert_checkpoint.py: Hugging Face's model.safetensors through the
+        # numpy API (bfloat16 as ml_dtypes); no PyTorch.
+        "hf": ["safetensors>=0.8.0", "ml-dtypes"],
         # The peer that benchmarks/ measures against; never imported by bert_tf.
         "bench": ["keras-hub>=0.32.0"],
     },

@@ -1,7 +1,8 @@
-"""The one error type bert_tf raises for bad user input, and two checks.
+"""The error bert_tf raises for bad user input, two checks, and Ctrl-C.
 
 It imports nothing, so that every module, tensor code or not, can raise it.
-The scripts turn it into a one-line `ERROR: ...` message and exit status 1.
+The scripts turn `UserInputError` into a one-line `ERROR: ...` message and
+exit status 1, and an interrupt into one line and exit status 130.
 """
 
 
@@ -11,6 +12,11 @@ class UserInputError(ValueError):
     The message names the flag, file or value and what was expected, e.g.
     `--max_seq_length=600: cannot use sequence length 600 because ...`.
     """
+
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during training; the message says where a rerun resumes."""
 
 
 def require_positive(params, names):

@@ -11,15 +11,31 @@ What users of the original scripts rely on, kept:
   `init_checkpoint` warm-starts the matching variables. Evaluation and
   prediction read the latest checkpoint of `model_dir`, else
   `init_checkpoint`.
-* `iterations_per_loop` steps run inside one call of a compiled function.
+* Up to `iterations_per_loop` steps run inside one call of a compiled
+  function; on CPUs and GPUs a loop also ends where a progress line is due
+  (every 100 steps or 30 s, see `progress`).
+* Event files for TensorBoard: `loss`, `learning_rate`, `global_step/sec`
+  and `examples/sec` in `model_dir`, evaluation metrics in `model_dir/eval`.
 * Batch sizes are global; the strategy splits them over replicas.
+
+A global step is one optimizer update. With gradient accumulation over k
+batches, an update consumes k batches, `max_steps` counts updates and the
+learning-rate schedule spans them, as in the large BERT training codes.
+
+Resuming is exact: a run restarted from its latest checkpoint (after a kill
+at any point) continues as the uninterrupted run would have, bit for bit,
+given a seeded, deterministic `input_fn`. Checkpoints are written at update
+boundaries only, the input resumes where the data left off, and the dropout
+generators' states are saved beside the original's tensors
+(`checkpoints.training_state`).
 
 Work is described by a `Task` (model, loss, metrics, predictions); one
 runner serves run_pretraining, run_classifier and run_squad.
 
-Not kept: TF1 `graph.pbtxt`, `.meta` graphs and event files.
+Not kept: TF1 `graph.pbtxt` and `.meta` graphs.
 """
 
+import contextlib
 import dataclasses
 import functools
 import math
@@ -34,8 +50,12 @@ from absl import logging
 
 from bert_tf import checkpoints
 from bert_tf import distribution
+from bert_tf import errors
 from bert_tf import file_io
 from bert_tf import optimization
+from bert_tf import progress
+from bert_tf import records
+from bert_tf.checkpoints import training_state
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -102,10 +122,17 @@ class RunConfig:
     jit_compile: bool = False  # XLA for the training and eval steps
 
 
-def _format_duration(seconds):
-    seconds = int(round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
+@contextlib.contextmanager
+def _read_errors_as_user_errors():
+    """A bad input record (corrupt, truncated, ids outside the vocab) as one
+    line naming the file and record (`records.describe_read_error`)."""
+    try:
+        yield
+    except tf.errors.OpError as e:
+        described = records.describe_read_error(e)
+        if described is None:
+            raise
+        raise described from None
 
 
 def _traced_once(make):
@@ -174,13 +201,18 @@ class Estimator:
         return tf.train.latest_checkpoint(self.config.model_dir)
 
     def _restore(self, model, optimizer=None):
-        """Latest checkpoint of model_dir, else init_checkpoint; the step."""
+        """Latest checkpoint of model_dir, else init_checkpoint; the step.
+
+        With `optimizer` (training), the resume state is restored too.
+        """
         latest = self.latest_checkpoint()
         with self.strategy.scope():
             if latest:
                 report = checkpoints.load_tf1_checkpoint(
                     model, latest, optimizer=optimizer
                 )
+                if optimizer is not None:
+                    training_state.restore(model, latest)
                 logging.info("Restored %s", latest)
                 return report.global_step or 0
             if self.init_checkpoint:
@@ -199,7 +231,8 @@ class Estimator:
             return None
         prefix = os.path.join(self.config.model_dir, f"model.ckpt-{step}")
         checkpoints.save_tf1_checkpoint(
-            self.model, prefix, optimizer=self.optimizer, global_step=step
+            self.model, prefix, optimizer=self.optimizer, global_step=step,
+            extra_tensors=training_state.tensors(self.model),
         )
         checkpoints.keep_latest_checkpoints(
             self.config.model_dir, self.config.keep_checkpoint_max
@@ -292,56 +325,83 @@ class Estimator:
         Args:
           input_fn: callable returning a `tf.data.Dataset` of global
             batches (repeating; `drop_remainder=True`).
-          max_steps: the final global step, as `estimator.train(max_steps=)`.
+          max_steps: the final global step (optimizer updates), as
+            `estimator.train(max_steps=)`.
           batch_size: global batch size, for the examples/s log.
 
         Returns:
           the global step reached.
+
+        Raises:
+          errors.Interrupted: on Ctrl-C, naming the checkpoint a rerun
+            resumes from.
         """
         self._ensure_training_model()
         step = self._restore(self.model, self.optimizer)
         if step >= max_steps:
             logging.info("Skipping training since max_steps has already saved.")
             return step
+        accumulation = self.task.gradient_accumulation_steps
         # Resume where the data left off, so a restarted run sees the same
         # batches as an uninterrupted one (for a deterministic input_fn).
         dataset = input_fn()
         if step:
-            dataset = dataset.skip(step)
-        iterator = iter(self._distribute(dataset))
+            dataset = dataset.skip(step * accumulation)
+        monitor = progress.TrainingProgress(
+            step, max_steps,
+            examples_per_step=batch_size and batch_size * accumulation,
+            summary_dir=self.config.model_dir if self.is_chief else None,
+            fixed_loop_size=isinstance(self.strategy, tf.distribute.TPUStrategy),
+        )
+        try:
+            with _read_errors_as_user_errors():
+                iterator = iter(self._distribute(dataset))
+                return self._train_loops(iterator, step, max_steps, monitor)
+        except KeyboardInterrupt:
+            latest = self.latest_checkpoint()
+            raise errors.Interrupted(
+                "a rerun with the same flags resumes from "
+                + (latest or "the start (no checkpoint was saved yet)")
+            ) from None
+        finally:
+            monitor.close()
+
+    def _train_loops(self, iterator, step, max_steps, monitor):
+        """Runs compiled loops from `step` to `max_steps`, saving on the way."""
         train_loop = self._train_loop_function()
+        accumulation = self.task.gradient_accumulation_steps
         cfg = self.config
-        start_step, start_time = step, time.time()
         while step < max_steps:
-            next_save = (step // cfg.save_checkpoints_steps + 1) * cfg.save_checkpoints_steps
-            num_steps = min(cfg.iterations_per_loop, max_steps - step, next_save - step)
+            next_save = (
+                step // cfg.save_checkpoints_steps + 1
+            ) * cfg.save_checkpoints_steps
+            num_steps = monitor.loop_size(step, cfg.iterations_per_loop, next_save)
             loop_start = time.time()
-            mean_loss = float(train_loop(iterator, tf.constant(num_steps)))
+            # Whole updates only, so every checkpoint is at an update
+            # boundary and no half-accumulated gradient is ever lost.
+            mean_loss = float(
+                train_loop(iterator, tf.constant(num_steps * accumulation))
+            )
             step += num_steps
             if not math.isfinite(mean_loss):
                 raise FloatingPointError(
                     f"loss is {mean_loss} at step {step}; if you changed the "
                     "vocab, check vocab_size in bert_config.json"
                 )
-            self._log_progress(step, max_steps, num_steps, mean_loss,
-                               loop_start, start_step, start_time, batch_size)
+            monitor.loop_done(
+                step, num_steps, mean_loss, time.time() - loop_start,
+                self._learning_rate(),
+            )
             if step % cfg.save_checkpoints_steps == 0 or step == max_steps:
                 self.save(step)
         return step
 
-    def _log_progress(self, step, max_steps, num_steps, loss, loop_start,
-                      start_step, start_time, batch_size):
-        now = time.time()
-        steps_per_sec = num_steps / max(now - loop_start, 1e-9)
-        overall = (step - start_step) / max(now - start_time, 1e-9)
-        eta = (max_steps - step) / max(overall, 1e-9)
-        examples = (
-            f", examples/s = {steps_per_sec * batch_size:.1f}" if batch_size else ""
-        )
-        logging.info(
-            "step = %d/%d, loss = %.5f, steps/s = %.2f%s, ETA %s",
-            step, max_steps, loss, steps_per_sec, examples, _format_duration(eta),
-        )
+    def _learning_rate(self):
+        """The rate of the next update (the schedule at the global step)."""
+        rate = self.optimizer.learning_rate
+        if callable(rate):
+            rate = rate(self.optimizer.iterations)
+        return float(rate)
 
     def evaluate(self, input_fn, steps=None):
         """Evaluates the latest checkpoint (else init_checkpoint).
@@ -363,25 +423,26 @@ class Estimator:
         eval_step = self._eval_function()
         iterator = iter(self._distribute(dataset))
         losses, totals = [], {}
-        start = time.time()
-        while True:
-            try:
-                loss, sums = eval_step(iterator)
-            except (StopIteration, tf.errors.OutOfRangeError):
-                break
-            losses.append(float(loss))
-            for name, value in sums.items():
-                totals[name] = totals.get(name, 0.0) + np.asarray(value, np.float64)
-            if len(losses) % 100 == 0:
-                logging.info(
-                    "Evaluation [%d/%s], %.1f batches/s",
-                    len(losses), steps or "?", len(losses) / (time.time() - start),
-                )
+        monitor = progress.EvaluationProgress("Evaluation", total=steps)
+        with _read_errors_as_user_errors():
+            while True:
+                try:
+                    loss, sums = eval_step(iterator)
+                except (StopIteration, tf.errors.OutOfRangeError):
+                    break
+                losses.append(float(loss))
+                for name, value in sums.items():
+                    totals[name] = (
+                        totals.get(name, 0.0) + np.asarray(value, np.float64)
+                    )
+                monitor.batch_done(len(losses))
         results = {
             name: np.float32(n / d if d else 0.0) for name, (n, d) in totals.items()
         }
         results["loss"] = np.float32(np.mean(losses) if losses else 0.0)
         results["global_step"] = np.int64(global_step)
+        if self.is_chief:
+            progress.write_eval_summaries(self.config.model_dir, results)
         return results
 
     def predict(self, input_fn):
@@ -389,11 +450,16 @@ class Estimator:
         self._ensure_inference_model()
         self._restore(self.inference_model)
         predict_step = self._predict_function()
-        for features in input_fn():
-            batch = {k: np.asarray(v) for k, v in predict_step(features).items()}
-            size = len(next(iter(batch.values())))
-            for i in range(size):
-                yield {k: v[i] for k, v in batch.items()}
+        monitor = progress.EvaluationProgress("Prediction")
+        with _read_errors_as_user_errors():
+            for count, features in enumerate(input_fn(), 1):
+                batch = {
+                    k: np.asarray(v) for k, v in predict_step(features).items()
+                }
+                monitor.batch_done(count)
+                size = len(next(iter(batch.values())))
+                for i in range(size):
+                    yield {k: v[i] for k, v in batch.items()}
 
 
 def write_eval_results(path, results, chief=True):

@@ -14,6 +14,10 @@ Instead of a TPUEstimator in PREDICT mode, the encoder runs as one
 so memory does not grow with the input file. The TPU flags are accepted for
 compatibility and the work runs on the local device.
 
+With --export_dir (an addition), the checkpoint is also written as TF Hub's
+text preprocessor and encoder SavedModels (`bert_tf.hub_export`), and
+--input_file becomes optional.
+
 Not here: pooling over tokens or layers, or any output format besides the
 original's JSON Lines.
 """
@@ -32,7 +36,9 @@ from bert_tf import checkpoints
 from bert_tf import distribution
 from bert_tf import errors
 from bert_tf import file_io
+from bert_tf import hub_export
 from bert_tf import packing
+from bert_tf import serving
 from bert_tf import tokenization
 from bert_tf.config import BertConfig
 from bert_tf.modeling import BertModel
@@ -80,8 +86,8 @@ class InputFeatures:
 class ExtractParams:
     """The flags of extract_features.py (original names and defaults)."""
 
-    input_file: str
-    output_file: str
+    input_file: Optional[str] = None
+    output_file: Optional[str] = None
     layers: str = "-1,-2,-3,-4"
     bert_config_file: str
     max_seq_length: int = 128
@@ -94,8 +100,9 @@ class ExtractParams:
     master: Optional[str] = None
     num_tpu_cores: int = 8
     use_one_hot_embeddings: bool = False
-    # Addition of bert_tf (not in the original).
+    # Additions of bert_tf (not in the original).
     precision: str = "fp32"
+    export_dir: Optional[str] = None
 
 
 def split_line(line):
@@ -235,11 +242,15 @@ def validate(params):
     Raises:
       UserInputError: one line naming the bad flag and value.
     """
-    file_io.require_file(params.input_file, "--input_file")
+    # An export-only run (--export_dir, no --input_file) extracts nothing.
+    extracting = bool(params.input_file) or not params.export_dir
+    if extracting:
+        file_io.require_file(params.input_file, "--input_file")
+        if not params.output_file:
+            raise errors.UserInputError("--output_file is empty")
+        file_io.require_writable(params.output_file, "--output_file")
     file_io.require_file(params.vocab_file, "--vocab_file")
     file_io.require_file(params.bert_config_file, "--bert_config_file")
-    if not params.output_file:
-        raise errors.UserInputError("--output_file is empty")
     config = BertConfig.from_json_file(params.bert_config_file)
     config.check_max_seq_length(params.max_seq_length)
     if params.max_seq_length < 3:
@@ -248,12 +259,40 @@ def validate(params):
             "(room for [CLS] and two [SEP])"
         )
     errors.require_positive(params, ("batch_size",))
-    layer_indexes = parse_layers(params.layers, config.num_hidden_layers)
+    layer_indexes = None
+    if extracting:
+        layer_indexes = parse_layers(params.layers, config.num_hidden_layers)
     prefix = None
     if params.init_checkpoint:
         prefix = checkpoints.resolve_checkpoint_path(params.init_checkpoint)
     distribution.resolve_precision(params.precision)
+    if params.export_dir:
+        _check_export(params, prefix)
     return config, layer_indexes, prefix
+
+
+def _check_export(params, prefix):
+    """--export_dir needs weights, and free version directories."""
+    if prefix is None:
+        raise errors.UserInputError(
+            f"--export_dir={params.export_dir!r}: nothing to export without "
+            "--init_checkpoint"
+        )
+    version = serving.export_version(prefix)
+    for name in ("preprocessor", "encoder"):
+        serving.version_path(os.path.join(params.export_dir, name), version)
+
+
+def _export(params, config, prefix):
+    """TF Hub's preprocessor and encoder, from the checkpoint (float32)."""
+    model = BertModel(config, dtype="float32")
+    checkpoints.load_tf1_checkpoint(model, prefix)
+    hub_export.export_hub_models(
+        model, params.export_dir, params.vocab_file, params.do_lower_case,
+        params.max_seq_length,
+        preserve_unused_tokens=params.preserve_unused_tokens,
+        version=serving.export_version(prefix), checkpoint=prefix,
+    )
 
 
 def layer_outputs_fn(model, layer_indexes, seq_length):
@@ -329,7 +368,9 @@ def extract(params):
     """Writes the JSON Lines file of --output_file; returns its line count.
 
     The file appears under its final name only once every line has been
-    written.
+    written. With --export_dir, first writes TF Hub's preprocessor and
+    encoder SavedModels there (`hub_export`); then --input_file is
+    optional (no file, no extraction: returns 0).
 
     Raises:
       UserInputError: bad flags or files (see `validate`), a line that is
@@ -346,6 +387,10 @@ def extract(params):
         do_lower_case=params.do_lower_case,
         preserve_unused_tokens=params.preserve_unused_tokens,
     )
+    if params.export_dir:
+        _export(params, config, prefix)
+        if not params.input_file:
+            return 0
     distribution.set_precision(params.precision)
     model = BertModel(config)
     if prefix is not None:

@@ -18,11 +18,17 @@ Example:
     runner = build_estimator(params.runner, task)
 """
 
+import contextlib
 import dataclasses
+import os
+import socket
+import time
 import typing
 from typing import Optional
 
 import keras
+import tensorflow as tf
+from absl import logging
 
 from bert_tf import distribution
 from bert_tf import errors
@@ -56,6 +62,7 @@ class RunnerSettings:
     def check(self):
         """Raises UserInputError for a value no runner could start with."""
         errors.require_set(self, ("output_dir",))
+        file_io.require_writable(self.output_dir, "--output_dir", directory=True)
         errors.require_positive(self, (
             "save_checkpoints_steps", "iterations_per_loop",
             "gradient_accumulation_steps",
@@ -77,7 +84,9 @@ def fine_tuning_steps(num_examples, params, examples_described):
     run_classifier.py and run_squad.py train for
     `int(num_examples / train_batch_size * num_train_epochs)` steps, the
     first `int(steps * warmup_proportion)` of them warming up. MRPC's 3668
-    examples, batch 32, 3 epochs and 0.1 give (343, 34).
+    examples, batch 32, 3 epochs and 0.1 give (343, 34). A step is an
+    optimizer update: with gradient accumulation over k batches it consumes
+    k batches, so the epochs stay epochs.
 
     Args:
       num_examples: int, the number of training examples (SQuAD counts
@@ -95,15 +104,22 @@ def fine_tuning_steps(num_examples, params, examples_described):
             f"--warmup_proportion={params.warmup_proportion}: expected a "
             "value between 0 and 1"
         )
+    # An update consumes k batches with gradient accumulation over k.
+    batches_per_update = (
+        params.train_batch_size * params.runner.gradient_accumulation_steps
+    )
     num_train_steps = int(
-        num_examples / params.train_batch_size * params.num_train_epochs
+        num_examples / batches_per_update * params.num_train_epochs
     )
     if num_train_steps < 1:
+        accumulation = params.runner.gradient_accumulation_steps
         raise errors.UserInputError(
             f"{examples_described}; with --train_batch_size="
-            f"{params.train_batch_size} and --num_train_epochs="
-            f"{params.num_train_epochs} that is {num_train_steps} training "
-            "steps, expected at least 1"
+            f"{params.train_batch_size}"
+            + (f", --gradient_accumulation_steps={accumulation}"
+               if accumulation > 1 else "")
+            + f" and --num_train_epochs={params.num_train_epochs} that is "
+            f"{num_train_steps} training steps, expected at least 1"
         )
     return num_train_steps, int(num_train_steps * params.warmup_proportion)
 
@@ -187,3 +203,72 @@ def _fill(params_class, values):
         elif field.name in values:
             kwargs[field.name] = values[field.name]
     return params_class(**kwargs)
+
+
+LOCK_NAME = ".bert_tf.lock"
+
+
+@contextlib.contextmanager
+def running(settings, task):
+    """The `Estimator` for `task`, with `output_dir` held by this run.
+
+    Only the chief holds the directory: it writes a lock file naming this
+    host and process, refuses a directory that another live run holds (two
+    runs would overwrite each other's checkpoints and results), takes over
+    the lock of a run that died, and removes the temporary files that a
+    killed run left. The lock goes when the block ends, however it ends.
+    """
+    runner = build_estimator(settings, task)
+    if not runner.is_chief:
+        yield runner
+        return
+    lock = _acquire_lock(settings.output_dir)
+    try:
+        file_io.remove_stale_temporaries_in(settings.output_dir)
+        yield runner
+    finally:
+        tf.io.gfile.remove(lock)
+
+
+def _lock_owner():
+    return {"host": socket.gethostname(), "pid": str(os.getpid())}
+
+
+def _read_lock(path):
+    with tf.io.gfile.GFile(path) as f:
+        fields = dict(
+            line.split("=", 1) for line in f.read().splitlines() if "=" in line
+        )
+    return fields.get("host", "?"), fields.get("pid", "?"), fields
+
+
+def _process_is_alive(pid):
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:  # alive, under another user
+        return True
+    return True
+
+
+def _acquire_lock(output_dir):
+    """Writes `output_dir/.bert_tf.lock`; raises if a live run holds it."""
+    path = os.path.join(output_dir, LOCK_NAME)
+    if tf.io.gfile.exists(path):
+        host, pid, fields = _read_lock(path)
+        if host != socket.gethostname() or _process_is_alive(pid):
+            raise errors.UserInputError(
+                f"--output_dir={output_dir!r} is in use by the run of process "
+                f"{pid} on {host} (since {fields.get('started', '?')}); wait "
+                f"for it to end, or delete {path} if that run is gone"
+            )
+        logging.warning(
+            "Taking over %s from process %s on %s, which has ended", path, pid,
+            host,
+        )
+    owner = _lock_owner()
+    owner["started"] = time.strftime("%Y-%m-%d %H:%M:%S")
+    with file_io.atomic_write(path) as f:
+        f.write("".join(f"{k}={v}\n" for k, v in owner.items()))
+    return path

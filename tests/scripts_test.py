@@ -55,9 +55,14 @@ ADDITIONS = {
         PRESERVE_UNUSED_TOKENS,
         ("tpu_job_name", None, "string"),
     ],
-    "run_squad": RUNNER_ADDITIONS + [PRESERVE_UNUSED_TOKENS],
+    "run_squad": RUNNER_ADDITIONS + [
+        ("export_dir", None, "string"), PRESERVE_UNUSED_TOKENS,
+    ],
     # Exact mode by default: the output is meant to match the original's.
-    "extract_features": [("precision", "fp32", "string enum"), PRESERVE_UNUSED_TOKENS],
+    "extract_features": [
+        ("precision", "fp32", "string enum"), ("export_dir", None, "string"),
+        PRESERVE_UNUSED_TOKENS,
+    ],
 }
 
 # The params dataclass each script fills from its flags.
@@ -67,6 +72,8 @@ PARAMS = {
     "run_classifier": "bert_tf.classifier.run.ClassifierParams",
     "run_squad": "bert_tf.squad.run.SquadParams",
     "extract_features": "bert_tf.feature_extraction.ExtractParams",
+    # bert_tf's own script: all its flags are its own.
+    "convert_checkpoint": "bert_tf.checkpoints.hf_conversion.ConvertParams",
 }
 
 
@@ -103,12 +110,16 @@ def test_flags_are_the_originals_then_the_additions(name):
     for flag, row in zip(defined, ORIGINAL_FLAGS[name]):
         if len(row) == 4:
             assert flag.help == row[3]
+    # absl's --help sorts flags by name: each addition's help says it is one
+    # (after the "<a|b|c>: " that absl puts before an enum's help).
+    marked = [f.name for f in defined if bert_tf_flags.ADDITION in f.help]
+    assert marked == [row[0] for row in ADDITIONS[name]]
     # 3.0 stays a float, so that --num_train_epochs=2.5 parses.
     for (_, default, _), (_, spec_default, _) in zip(summary, original):
         assert type(default) is type(spec_default)
 
 
-@pytest.mark.parametrize("name", sorted(ORIGINAL_FLAGS))
+@pytest.mark.parametrize("name", sorted(PARAMS))
 def test_every_flag_fills_a_field_with_the_same_default(name):
     defined = {f.name: f.default for f in _script_flags(name)}
     fields = _field_defaults(_params_class(name))

@@ -5,6 +5,7 @@ from bert_tf.checkpoints.tf1_checkpoint import checkpoint_tensors
 from bert_tf.checkpoints.tf1_checkpoint import init_from_checkpoint
 from bert_tf.checkpoints.tf1_checkpoint import keep_latest_checkpoints
 from bert_tf.checkpoints.tf1_checkpoint import load_tf1_checkpoint
+from bert_tf.checkpoints.tf1_checkpoint import open_reader
 from bert_tf.checkpoints.tf1_checkpoint import read_checkpoint_state
 from bert_tf.checkpoints.tf1_checkpoint import resolve_checkpoint_path
 from bert_tf.checkpoints.tf1_checkpoint import save_tf1_checkpoint

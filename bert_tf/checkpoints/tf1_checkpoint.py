@@ -26,6 +26,9 @@ from bert_tf.checkpoints import tf1_variable_map
 
 SLOT_NAMES = ("adam_m", "adam_v")
 GLOBAL_STEP = "global_step"
+# Names of the tensors bert_tf adds for exact resumption; no TF1 BERT
+# variable starts with it, so the original's code never collides with them.
+BERT_TF_STATE_PREFIX = "bert_tf/"
 # Tensors with a vocab-sized first dimension: a mismatch there means
 # bert_config.json belongs to another model.
 _VOCAB_SIZED = ("bert/embeddings/word_embeddings", "cls/predictions/output_bias")
@@ -47,7 +50,9 @@ def resolve_checkpoint_path(path, what="init_checkpoint"):
     if not path:
         raise errors.UserInputError(f"--{what} is empty")
     prefix = _CHECKPOINT_FILE_SUFFIXES.sub("", path)
-    if tf.io.gfile.isdir(path):
+    # The prefix's .index first: on filesystems other than local disk
+    # (ram://, object stores) isdir() is true for any prefix of a file name.
+    if not file_io.is_file(prefix + ".index") and tf.io.gfile.isdir(path):
         prefix = tf.train.latest_checkpoint(path)
         if prefix is None:
             indexes = sorted(tf.io.gfile.glob(os.path.join(path, "*.index")))
@@ -58,21 +63,80 @@ def resolve_checkpoint_path(path, what="init_checkpoint"):
                     "checkpoint prefix, e.g. .../bert_model.ckpt"
                 )
             prefix = indexes[0][: -len(".index")]
-    if not tf.io.gfile.exists(prefix + ".index"):
+    if not file_io.is_file(prefix + ".index"):
         raise errors.UserInputError(
             f"--{what}={path!r}: checkpoint not found (no {prefix}.index)"
         )
     return prefix
 
 
-def _open(prefix, what):
+def open_reader(prefix, what):
+    """A checkpoint reader of `prefix`; one-line errors naming `--what`.
+
+    Its `get_tensor` too fails in one line, naming the `.data` file, when
+    that file is truncated or has overwritten bytes (TensorFlow notices
+    only when it reads the tensor).
+    """
     try:
-        return tf.train.load_checkpoint(prefix)
+        if file_io.is_file(prefix + ".index"):
+            # tf.train.load_checkpoint asks isdir(prefix) first, which is true
+            # on ram:// for any prefix of a file name; this reader has no
+            # TF2 name.
+            reader = tf.compat.v1.train.NewCheckpointReader(prefix)
+        else:
+            reader = tf.train.load_checkpoint(prefix)
     except (tf.errors.OpError, ValueError) as e:
         message = str(e).strip().splitlines()[0]
+        if re.search(r"sstable|corrupt|checksum", message, re.IGNORECASE):
+            # "Unable to read file (...). Perhaps the file is corrupt ...
+            # (failed to seek to header entry): block checksum mismatch"
+            message = (f"{prefix}.index is truncated or corrupt: "
+                       f"{message.rsplit(': ', 1)[-1]}")
         raise errors.UserInputError(
             f"--{what}={prefix!r}: cannot read checkpoint ({message})"
         ) from None
+    return _CheckedReader(reader, prefix, what)
+
+
+class _CheckedReader:
+    """A checkpoint reader whose `get_tensor` raises UserInputError.
+
+    Everything else is the wrapped `CheckpointReader`'s.
+    """
+
+    def __init__(self, reader, prefix, what):
+        self._reader = reader
+        self._prefix = prefix
+        self._what = what
+
+    def __getattr__(self, name):
+        return getattr(self._reader, name)
+
+    def get_tensor(self, name):
+        try:
+            return self._reader.get_tensor(name)
+        except (tf.errors.OpError, IndexError) as e:
+            raise errors.UserInputError(
+                _unreadable_tensor(self._prefix, self._what, name, e)
+            ) from None
+
+
+def _unreadable_tensor(prefix, what, name, error):
+    """The message for a `get_tensor(name)` that failed with `error`."""
+    data = prefix + ".data-00000-of-00001"
+    if not file_io.is_file(data):
+        data = prefix + ".data-*"
+        if not tf.io.gfile.glob(data):
+            return f"--{what}={prefix!r}: checkpoint file {data} is missing"
+    message = str(error).strip().splitlines()[0]
+    if isinstance(error, IndexError):  # "Read less bytes than requested"
+        reason = f"it ends before the bytes of {name}"
+    elif "Checksum does not match" in message:
+        reason = f"the bytes of {name} fail their checksum"
+    else:
+        reason = f"reading {name} failed ({message})"
+    return (f"--{what}={prefix!r}: checkpoint file {data} is truncated or "
+            f"corrupt: {reason}")
 
 
 def _check_shape(name, checkpoint_shape, variable, vocab_size=None):
@@ -92,7 +156,8 @@ def _check_shape(name, checkpoint_shape, variable, vocab_size=None):
     )
 
 
-def _summarize(names, limit=8):
+def summarize(names, limit=8):
+    """The first `limit` names, comma-separated, and how many more."""
     shown = ", ".join(names[:limit])
     more = f" (+{len(names) - limit} more)" if len(names) > limit else ""
     return shown + more
@@ -108,8 +173,17 @@ class LoadReport:
     global_step: int = None
 
 
-def _is_bookkeeping(name):
-    return name == GLOBAL_STEP or name.rsplit("/", 1)[-1] in SLOT_NAMES
+def is_bookkeeping(name):
+    """Whether `name` is training state, not a weight.
+
+    The original's optimizer state (`X/adam_m`, `X/adam_v`, `global_step`)
+    and bert_tf's own resume state (`bert_tf/...`, see `training_state`).
+    """
+    return (
+        name == GLOBAL_STEP
+        or name.rsplit("/", 1)[-1] in SLOT_NAMES
+        or name.startswith(BERT_TF_STATE_PREFIX)
+    )
 
 
 def load_tf1_checkpoint(model, path, optimizer=None):
@@ -135,7 +209,7 @@ def load_tf1_checkpoint(model, path, optimizer=None):
         bert_config.json and the checkpoint disagree).
     """
     prefix = resolve_checkpoint_path(path)
-    reader = _open(prefix, "init_checkpoint")
+    reader = open_reader(prefix, "init_checkpoint")
     shapes = reader.get_variable_to_shape_map()
     pairs = tf1_variable_map.variable_map(model)
 
@@ -143,7 +217,7 @@ def load_tf1_checkpoint(model, path, optimizer=None):
     if missing:
         raise errors.UserInputError(
             f"checkpoint {prefix!r} lacks {len(missing)} variable(s) the model "
-            f"needs: {_summarize(missing)}"
+            f"needs: {summarize(missing)}"
         )
     for name, variable in pairs:
         _check_shape(name, shapes[name], variable)
@@ -185,11 +259,12 @@ def _load_optimizer_state(optimizer, pairs, reader, shapes, global_step):
 
 
 def _log_unused(prefix, unused):
-    bookkeeping = [n for n in unused if _is_bookkeeping(n)]
-    other = [n for n in unused if not _is_bookkeeping(n)]
+    bookkeeping = [n for n in unused if is_bookkeeping(n)]
+    other = [n for n in unused if not is_bookkeeping(n)]
     if bookkeeping:
         logging.info(
-            "Not loaded from %s: %d optimizer slot / global_step tensor(s)",
+            "Not loaded from %s: %d training-state tensor(s) (optimizer slots, "
+            "global_step, bert_tf/...)",
             prefix,
             len(bookkeeping),
         )
@@ -211,7 +286,7 @@ def init_from_checkpoint(model, path):
       a `LoadReport`.
     """
     prefix = resolve_checkpoint_path(path)
-    reader = _open(prefix, "init_checkpoint")
+    reader = open_reader(prefix, "init_checkpoint")
     shapes = reader.get_variable_to_shape_map()
     pairs = tf1_variable_map.variable_map(model)
     for name, variable in pairs:
@@ -257,7 +332,8 @@ def checkpoint_tensors(model, optimizer=None, global_step=None):
 
 
 def save_tf1_checkpoint(
-    model, prefix, optimizer=None, global_step=None, update_state=True
+    model, prefix, optimizer=None, global_step=None, update_state=True,
+    extra_tensors=None,
 ):
     """Writes a TF1 name-based checkpoint of `model` at `prefix`.
 
@@ -272,11 +348,14 @@ def save_tf1_checkpoint(
         variable that received a gradient or has non-zero slots, and
         `global_step` from its iterations.
       global_step: optional int written as the int64 `global_step`.
+      extra_tensors: optional {name: numpy array} written beside them
+        (names under `BERT_TF_STATE_PREFIX`).
 
     Returns:
       `prefix`.
     """
     tensors = checkpoint_tensors(model, optimizer, global_step)
+    tensors.update(extra_tensors or {})
     write_tensors(prefix, tensors)
     if update_state:
         directory = os.path.dirname(prefix) or "."

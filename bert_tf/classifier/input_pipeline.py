@@ -23,6 +23,7 @@ def file_based_input_fn_builder(
     batch_size,
     is_regression=False,
     seed=None,
+    vocab_size=None,
 ):
     """Returns `input_fn()` -> Dataset of dicts of [batch_size, ...] tensors.
 
@@ -36,6 +37,8 @@ def file_based_input_fn_builder(
       is_regression: whether `label_ids` is a float feature (STS-B).
       seed: optional int seeding the shuffle, so that a restarted run sees
         the same batches (the original was never deterministic).
+      vocab_size: optional int, bert_config.json's; `input_ids` at or above
+        it fail with an error that `records.describe_read_error` explains.
 
     Returns:
       a callable with no arguments returning a `tf.data.Dataset` of dicts
@@ -50,4 +53,5 @@ def file_based_input_fn_builder(
         drop_remainder,
         batch_size,
         seed,
+        vocab_size,
     )

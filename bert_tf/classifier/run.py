@@ -31,6 +31,7 @@ from bert_tf import errors
 from bert_tf import estimator
 from bert_tf import file_io
 from bert_tf import runner_settings
+from bert_tf import serving
 from bert_tf import tokenization
 from bert_tf.classifier import examples
 from bert_tf.classifier import export
@@ -151,17 +152,10 @@ def _check_files(params, config):
     init_checkpoint = params.runner.init_checkpoint
     if init_checkpoint:
         checkpoints.resolve_checkpoint_path(init_checkpoint)
-    output_dir = params.runner.output_dir
-    if (
-        params.export_dir
-        and not params.do_train
-        and not init_checkpoint
-        and not tf.train.latest_checkpoint(output_dir)
-    ):
-        raise errors.UserInputError(
-            f"--export_dir={params.export_dir!r}: nothing to export, "
-            f"--output_dir={output_dir!r} has no checkpoint, there is "
-            "no --init_checkpoint and --do_train is off"
+    if params.export_dir and not params.do_train:
+        serving.check_fine_tuned_source(
+            params.export_dir, params.runner, "output_weights", "classifier",
+            "run_classifier.py",
         )
     if not tf.io.gfile.isdir(params.data_dir):
         raise errors.UserInputError(
@@ -225,6 +219,7 @@ def _input_fn(params, data, path, is_training, batch_size):
         batch_size=batch_size,
         is_regression=data.label_list is None,
         seed=params.runner.random_seed,
+        vocab_size=data.config.vocab_size,
     )
 
 
@@ -308,10 +303,7 @@ def _export(params, data, task):
     model = model_lib.BertClassifier(
         task.bert_config, task.num_labels, dtype="float32"
     )
-    source = (
-        tf.train.latest_checkpoint(params.runner.output_dir)
-        or params.runner.init_checkpoint
-    )
+    source = serving.fine_tuned_source(params.runner)
     try:
         checkpoints.load_tf1_checkpoint(model, source)
     except errors.UserInputError as e:
@@ -326,6 +318,8 @@ def _export(params, data, task):
         data.label_list,
         data.processor.is_pair_task,
         preserve_unused_tokens=params.preserve_unused_tokens,
+        version=serving.export_version(source),
+        checkpoint=source,
     )
 
 
@@ -345,15 +339,14 @@ def run(params):
         num_warmup_steps=data.num_warmup_steps,
         **params.runner.optimizer_fields(),
     )
-    runner = runner_settings.build_estimator(params.runner, task)
-
     results = None
-    if params.do_train:
-        _train(params, data, runner)
-    if params.do_eval:
-        results = _evaluate(params, data, runner)
-    if params.do_predict:
-        _predict(params, data, runner)
-    if params.export_dir and runner.is_chief:
-        _export(params, data, task)
+    with runner_settings.running(params.runner, task) as runner:
+        if params.do_train:
+            _train(params, data, runner)
+        if params.do_eval:
+            results = _evaluate(params, data, runner)
+        if params.do_predict:
+            _predict(params, data, runner)
+        if params.export_dir and runner.is_chief:
+            _export(params, data, task)
     return results

@@ -79,13 +79,36 @@ class Corpus:
         return corpus
 
 
-def read_corpus(files_lines, tokenizer, shard_index=0, num_shards=1):
+def _decoded_lines(lines, name, warn):
+    """Yields `lines` as str: UTF-8, undecodable bytes dropped.
+
+    The reference crashed on such bytes; they are dropped as
+    `convert_to_unicode` does, and with `warn` the number of lines that had
+    any is logged once, after the last line of the file `name`.
+    """
+    num_undecodable = 0
+    for line in lines:
+        if isinstance(line, bytes):
+            try:
+                line = line.decode("utf-8")
+            except UnicodeDecodeError:
+                num_undecodable += 1
+        yield tokenization.convert_to_unicode(line)
+    if warn and num_undecodable:
+        logging.warning(
+            "%s: %d line(s) hold bytes that are not UTF-8; those bytes were "
+            "dropped", name, num_undecodable)
+
+
+def read_corpus(files_lines, tokenizer, shard_index=0, num_shards=1,
+                file_names=None):
     """Reads and tokenizes documents, as the reference's reading loop.
 
     Each line is decoded (`convert_to_unicode`: UTF-8, undecodable bytes
-    dropped) and stripped; an empty line starts a new document, any other
-    line that tokenizes to something is one segment of the current document.
-    Documents continue across file boundaries. Empty documents are dropped.
+    dropped, with a warning per file that has any) and stripped; an empty
+    line starts a new document, any other line that tokenizes to something
+    is one segment of the current document. Documents continue across file
+    boundaries. Empty documents are dropped.
 
     Args:
       files_lines: iterable with one iterable of lines (bytes or str) per
@@ -93,19 +116,21 @@ def read_corpus(files_lines, tokenizer, shard_index=0, num_shards=1):
       tokenizer: `FullTokenizer`.
       shard_index, num_shards: keep only the documents whose index in the
         input (empty ones counted) is `shard_index` modulo `num_shards`.
+      file_names: optional names of the files, for the warnings (shard 0
+        only warns: every shard reads every line).
 
     Returns:
       `Corpus` of token ids.
     """
     corpus = Corpus()
     tokenize_to_ids = tokenizer.tokenize_to_ids
-    to_unicode = tokenization.convert_to_unicode
     document_index = 0
     keep = num_shards == 1 or shard_index == 0
     num_lines = 0
     start = last_log = time.monotonic()
-    for lines in files_lines:
-        for line in lines:
+    for file_index, lines in enumerate(files_lines):
+        name = file_names[file_index] if file_names else f"input {file_index}"
+        for line in _decoded_lines(lines, name, shard_index == 0):
             num_lines += 1
             if not num_lines % 4096:
                 now = time.monotonic()
@@ -115,7 +140,7 @@ def read_corpus(files_lines, tokenizer, shard_index=0, num_shards=1):
                         "Read %d lines, %d documents, %d tokens (%.0f lines/s)",
                         num_lines, corpus.num_documents, corpus.num_tokens,
                         num_lines / max(now - start, 1e-9))
-            line = to_unicode(line).strip()
+            line = line.strip()
             if not line:
                 corpus.end_document()
                 document_index += 1

@@ -102,10 +102,13 @@ def _input_files(pattern):
 
 
 def _output_files(value):
+    """The output files, each checked to be writable (nothing is created)."""
     files = value.split(",")
     if not all(files):
         raise errors.UserInputError(
             f"--output_file={value!r}: expected comma-separated file names")
+    for path in files:
+        file_io.require_writable(path, "--output_file")
     return files
 
 
@@ -144,7 +147,8 @@ def _lines(path, chunk_bytes=1 << 18):
 def _read_corpus(input_files, tokenizer, shard_index=0, num_shards=1):
     try:
         return corpus_lib.read_corpus((_lines(f) for f in input_files),
-                                     tokenizer, shard_index, num_shards)
+                                     tokenizer, shard_index, num_shards,
+                                     file_names=input_files)
     except KeyError as e:
         raise errors.UserInputError(
             f"--vocab_file: the tokenizer produced {e.args[0]!r}, which is "
@@ -284,6 +288,9 @@ def run(params):
     tokenizer, symbols = _tokenizer_and_symbols(
         params.vocab_file, params.do_lower_case, params.preserve_unused_tokens
     )
+    # A killed run left these; this run writes the same names.
+    for path in output_files:
+        file_io.remove_stale_temporaries(path)
     logging.info("*** Reading from input files ***")
     for path in input_files:
         logging.info("  %s", path)

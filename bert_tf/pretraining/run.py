@@ -100,15 +100,18 @@ def run(params):
         num_warmup_steps=params.num_warmup_steps,
         **params.runner.optimizer_fields(),
     )
-    # Before any TensorFlow op: it sets up the distribution strategy.
-    runner = runner_settings.build_estimator(params.runner, task)
-    input_pipeline.check_record_lengths(
-        input_files, params.max_seq_length, params.max_predictions_per_seq
-    )
-    logging.info("*** Input Files ***")
-    for input_file in input_files:
-        logging.info("  %s", input_file)
+    # The strategy comes before any TensorFlow op (multi-worker).
+    with runner_settings.running(params.runner, task) as runner:
+        input_pipeline.check_record_lengths(
+            input_files, params.max_seq_length, params.max_predictions_per_seq
+        )
+        logging.info("*** Input Files ***")
+        for input_file in input_files:
+            logging.info("  %s", input_file)
+        return _train_and_evaluate(params, runner, input_files, masking_vocab)
 
+
+def _train_and_evaluate(params, runner, input_files, masking_vocab):
     def input_fn(is_training, batch_size):
         return input_pipeline.input_fn_builder(
             input_files,
@@ -120,6 +123,7 @@ def run(params):
             masking_vocab=masking_vocab,
             masked_lm_prob=params.masked_lm_prob,
             do_whole_word_mask=params.do_whole_word_mask,
+            vocab_size=runner.task.bert_config.vocab_size,
         )
 
     if params.do_train:

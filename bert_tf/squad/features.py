@@ -431,7 +431,7 @@ def name_to_features(seq_length, is_training):
 
 
 def input_fn_builder(input_file, seq_length, is_training, drop_remainder,
-                     batch_size, seed=None):
+                     batch_size, seed=None, vocab_size=None):
     """Returns `input_fn()` -> Dataset of dicts of [batch_size, ...] tensors.
 
     Args:
@@ -441,8 +441,8 @@ def input_fn_builder(input_file, seq_length, is_training, drop_remainder,
         also parse the start/end positions.
       drop_remainder: drop a last partial batch (training).
       batch_size: int, the global batch size.
-      seed: optional int seeding the shuffle, so that a restarted run sees
-        the same batches (the original was never deterministic).
+      seed, vocab_size: as `records.single_file_input_fn` (a seeded
+        shuffle; ids at or above bert_config.json's vocab_size fail).
 
     Returns:
       a callable with no arguments returning a `tf.data.Dataset` of dicts
@@ -457,4 +457,5 @@ def input_fn_builder(input_file, seq_length, is_training, drop_remainder,
         drop_remainder,
         batch_size,
         seed,
+        vocab_size,
     )

@@ -12,7 +12,11 @@
   fresh `output_dir`.
 * `--do_predict`: `output_dir/eval.tf_record`, then `predictions.json`,
   `nbest_predictions.json` and, for SQuAD 2.0, `null_odds.json` in
-  `output_dir`, scored by the official evaluate-v1.1.py / evaluate-v2.0.py.
+  `output_dir`. When the predict file has answers, also `eval_results.txt`:
+  exact match and F1 as the official evaluate-v1.1.py / evaluate-v2.0.py
+  compute them (`evaluation`), which the original left to those scripts.
+* `--export_dir`: a SavedModel of the final weights that answers from raw
+  question and context (`bert_tf.squad.export`).
 
 Differences from the original: every input is read and checked before
 any work starts (a bad predict file fails before training, not after);
@@ -22,20 +26,27 @@ answer is predicted "" instead of crashing (see `postprocess`).
 """
 
 import dataclasses
+import json
 import os
 import random
 from typing import Optional
 
+import tensorflow as tf
 from absl import logging
 
 from bert_tf import checkpoints
 from bert_tf import errors
+from bert_tf import estimator
 from bert_tf import file_io
 from bert_tf import runner_settings
+from bert_tf import serving
 from bert_tf import tokenization
 from bert_tf.config import BertConfig
+from bert_tf.squad import evaluation
 from bert_tf.squad import examples as examples_lib
+from bert_tf.squad import export as export_lib
 from bert_tf.squad import features as features_lib
+from bert_tf.squad import model as model_lib
 from bert_tf.squad import postprocess
 from bert_tf.squad import task as task_lib
 
@@ -72,7 +83,8 @@ class SquadParams:
     verbose_logging: bool = False
     version_2_with_negative: bool = False
     null_score_diff_threshold: float = 0.0
-    # Addition of bert_tf (not in the original).
+    # Additions of bert_tf (not in the original).
+    export_dir: Optional[str] = None
     preserve_unused_tokens: bool = False
     runner: runner_settings.RunnerSettings
 
@@ -167,6 +179,11 @@ def validate(params):
     config.check_vocab(tokenizer.vocab, params.vocab_file)
     if params.runner.init_checkpoint:
         checkpoints.resolve_checkpoint_path(params.runner.init_checkpoint)
+    if params.export_dir and not params.do_train:
+        serving.check_fine_tuned_source(
+            params.export_dir, params.runner, "cls/squad/output_weights", "SQuAD head",
+            "run_squad.py",
+        )
 
     data = SquadData(config, tokenizer)
     if params.do_train:
@@ -215,21 +232,29 @@ def _write_features(params, data, examples, is_training, name, title):
     return path, kept
 
 
+def _input_fn(params, data, path, is_training):
+    """The runner's input_fn over a TFRecord file of `_write_features`."""
+    return features_lib.input_fn_builder(
+        input_file=path,
+        seq_length=params.max_seq_length,
+        is_training=is_training,
+        drop_remainder=is_training,
+        batch_size=(
+            params.train_batch_size if is_training else params.predict_batch_size
+        ),
+        seed=params.runner.random_seed,
+        vocab_size=data.config.vocab_size,
+    )
+
+
 def _train(params, data, runner):
     path, _ = _write_features(
         params, data, data.train_examples, True, "train.tf_record",
         "***** Running training *****",
     )
     logging.info("  Num steps = %d", data.num_train_steps)
-    input_fn = features_lib.input_fn_builder(
-        input_file=path,
-        seq_length=params.max_seq_length,
-        is_training=True,
-        drop_remainder=True,
-        batch_size=params.train_batch_size,
-        seed=params.runner.random_seed,
-    )
-    runner.train(input_fn, max_steps=data.num_train_steps,
+    runner.train(_input_fn(params, data, path, is_training=True),
+                 max_steps=data.num_train_steps,
                  batch_size=params.train_batch_size)
 
 
@@ -241,13 +266,7 @@ def _predict(params, data, runner):
         params, data, data.predict_examples, False, "eval.tf_record",
         "***** Running predictions *****",
     )
-    input_fn = features_lib.input_fn_builder(
-        input_file=path,
-        seq_length=params.max_seq_length,
-        is_training=False,
-        drop_remainder=False,
-        batch_size=params.predict_batch_size,
-    )
+    input_fn = _input_fn(params, data, path, is_training=False)
     all_results = []
     for result in runner.predict(input_fn):
         if len(all_results) % _PROGRESS_EVERY == 0:
@@ -263,7 +282,7 @@ def _predict(params, data, runner):
             "features"
         )
     output_dir = params.runner.output_dir
-    postprocess.write_predictions(
+    all_predictions = postprocess.write_predictions(
         data.predict_examples,
         eval_features,
         all_results,
@@ -277,7 +296,52 @@ def _predict(params, data, runner):
         null_score_diff_threshold=params.null_score_diff_threshold,
         verbose_logging=params.verbose_logging,
     )
+    _evaluate(params, all_predictions)
     return all_results
+
+
+def _evaluate(params, predictions):
+    """eval_results.txt: the official EM/F1, when the predict file has answers.
+
+    SQuAD 2.0 is scored as Google's README runs evaluate-v2.0.py: with
+    null_odds.json as the --na-prob-file.
+    """
+    dataset = evaluation.read_dataset(params.predict_file)
+    if not evaluation.has_answers(dataset):
+        return None
+    output_dir = params.runner.output_dir
+    if params.version_2_with_negative:
+        path = os.path.join(output_dir, "null_odds.json")
+        with file_io.open_text(path) as f:
+            results = evaluation.evaluate_v2(dataset, predictions, json.load(f))
+    else:
+        results = evaluation.evaluate_v1(dataset, predictions)
+    estimator.write_eval_results(
+        os.path.join(output_dir, "eval_results.txt"), results
+    )
+    return results
+
+
+def _export(params, data):
+    """Exports the raw-text SQuAD SavedModel of the final weights."""
+    # float32 whatever the training precision: the checkpoint's weights,
+    # and outputs equal to --precision=fp32 predictions.
+    model = model_lib.BertSpanModel(data.config, dtype="float32")
+    source = serving.fine_tuned_source(params.runner)
+    try:
+        checkpoints.load_tf1_checkpoint(model, source)
+    except errors.UserInputError as e:
+        raise errors.UserInputError(f"--export_dir: {e}") from None
+    settings = export_lib.SpanSettings(**{
+        field.name: getattr(params, field.name)
+        for field in dataclasses.fields(export_lib.SpanSettings)
+    })
+    logging.info("Exporting %s to %s", source, params.export_dir)
+    export_lib.export_saved_model(
+        model, params.export_dir, params.vocab_file, params.do_lower_case,
+        settings, preserve_unused_tokens=params.preserve_unused_tokens,
+        version=serving.export_version(source), checkpoint=source,
+    )
 
 
 def run(params):
@@ -296,9 +360,12 @@ def run(params):
         num_warmup_steps=data.num_warmup_steps,
         **params.runner.optimizer_fields(),
     )
-    runner = runner_settings.build_estimator(params.runner, task)
-    if params.do_train:
-        _train(params, data, runner)
-    if params.do_predict:
-        return _predict(params, data, runner)
-    return None
+    with runner_settings.running(params.runner, task) as runner:
+        if params.do_train:
+            _train(params, data, runner)
+        results = None
+        if params.do_predict:
+            results = _predict(params, data, runner)
+        if params.export_dir and runner.is_chief:
+            _export(params, data)
+    return results

@@ -1,12 +1,16 @@
 import os
+import re
 import shutil
+import uuid
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from bert_tf.checkpoints import init_from_checkpoint
+from bert_tf.checkpoints import keep_latest_checkpoints
 from bert_tf.checkpoints import load_tf1_checkpoint
+from bert_tf.checkpoints import read_checkpoint_state
 from bert_tf.checkpoints import resolve_checkpoint_path
 from bert_tf.checkpoints import save_tf1_checkpoint
 from bert_tf.checkpoints import variable_map
@@ -173,3 +177,106 @@ def test_warm_start_logs_like_the_original(config, caplog):
         in text
     )
     assert "  name = output_weights, shape = (3, 32)\n" in text + "\n"
+
+
+def _damaged_copy(tmp_path, suffix, damage):
+    """A copy of the tiny checkpoint whose `suffix` file went through `damage`."""
+    prefix = tmp_path / "bert_model.ckpt"
+    for s in (".index", ".data-00000-of-00001"):
+        shutil.copy(TINY_CKPT + s, str(prefix) + s)
+    path = tmp_path / ("bert_model.ckpt" + suffix)
+    data = bytearray(path.read_bytes())
+    path.write_bytes(bytes(damage(data)))
+    return str(prefix)
+
+
+def _flip(offset):
+    def damage(data):
+        data[offset] ^= 0xFF
+        return data
+
+    return damage
+
+
+DATA = ".data-00000-of-00001"
+
+
+@pytest.mark.parametrize(
+    "damage, reason",
+    [
+        (lambda d: d[: len(d) // 2], r"it ends before the bytes of [\w/]+"),
+        # The last tensor but global_step, which init_from_checkpoint skips.
+        (lambda d: d[:-9], r"it ends before the bytes of [\w/]+"),
+        (lambda d: b"", r"it ends before the bytes of [\w/]+"),
+        (_flip(50000), r"the bytes of [\w/]+ fail their checksum"),
+    ],
+    ids=["half", "last_tensor", "empty", "flipped"],
+)
+@pytest.mark.parametrize("load", [load_tf1_checkpoint, init_from_checkpoint])
+def test_truncated_or_overwritten_data_file(tmp_path, config, damage, reason, load):
+    prefix = _damaged_copy(tmp_path, DATA, damage)
+    with pytest.raises(UserInputError) as error:
+        load(BertPretrainingModel(config), prefix)
+    assert re.fullmatch(
+        rf"--init_checkpoint='{re.escape(prefix)}': checkpoint file "
+        rf"{re.escape(prefix + DATA)} is truncated or corrupt: {reason}",
+        str(error.value),
+    ), str(error.value)
+
+
+def test_missing_data_file(tmp_path, config):
+    prefix = _damaged_copy(tmp_path, DATA, lambda d: d)
+    os.remove(prefix + DATA)
+    with pytest.raises(UserInputError) as error:
+        load_tf1_checkpoint(BertModel(config), prefix)
+    assert str(error.value) == (
+        f"--init_checkpoint={prefix!r}: checkpoint file {prefix}.data-* is missing"
+    )
+
+
+@pytest.mark.parametrize(
+    "damage, reason",
+    [
+        (lambda d: d[: len(d) // 2], "not an sstable (bad magic number)"),
+        (lambda d: b"", "file is too short to be an sstable"),
+        (_flip(3), "block checksum mismatch"),
+    ],
+    ids=["half", "empty", "flipped"],
+)
+def test_corrupt_index_file(tmp_path, config, damage, reason):
+    prefix = _damaged_copy(tmp_path, ".index", damage)
+    with pytest.raises(UserInputError) as error:
+        load_tf1_checkpoint(BertModel(config), prefix)
+    assert str(error.value) == (
+        f"--init_checkpoint={prefix!r}: cannot read checkpoint ({prefix}.index "
+        f"is truncated or corrupt: {reason})"
+    )
+
+
+def test_ram_filesystem_save_resolve_load_and_state_file(config):
+    # ram:// answers isdir() and exists() true for any prefix of a file name,
+    # as object stores may; gs:// users get the same code paths.
+    directory = f"ram://{uuid.uuid4().hex}/output_dir"
+    model = BertPretrainingModel(config)
+    load_tf1_checkpoint(model, TINY_CKPT)
+    first = save_tf1_checkpoint(model, f"{directory}/model.ckpt-1", global_step=1)
+    prefix = save_tf1_checkpoint(model, f"{directory}/model.ckpt-2", global_step=2)
+    assert tf.train.latest_checkpoint(directory) == prefix
+    assert read_checkpoint_state(directory) == ["model.ckpt-1", "model.ckpt-2"]
+    for path in (prefix, prefix + ".index", prefix + DATA, directory, directory + "/"):
+        assert resolve_checkpoint_path(path) == prefix, path
+    assert resolve_checkpoint_path(first) == first
+
+    restored = BertPretrainingModel(config)
+    report = load_tf1_checkpoint(restored, directory)
+    assert (report.path, report.global_step) == (prefix, 2)
+    for a, b in zip(model.weights, restored.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+    keep_latest_checkpoints(directory, 1)
+    assert sorted(tf.io.gfile.listdir(directory)) == [
+        "checkpoint", "model.ckpt-2" + DATA, "model.ckpt-2.index"
+    ]
+    assert read_checkpoint_state(directory) == ["model.ckpt-2"]
+    with pytest.raises(UserInputError, match="checkpoint not found"):
+        resolve_checkpoint_path(first)

@@ -20,6 +20,7 @@ import pytest
 import tensorflow as tf
 
 from bert_tf import records as records_lib
+from bert_tf.checkpoints import training_state
 from bert_tf.classifier import features
 from bert_tf.classifier import input_pipeline
 from bert_tf.classifier import examples as examples_lib
@@ -172,12 +173,18 @@ def test_eval_predict_and_export_from_init_checkpoint(tmp_path, caplog):
     assert "  Num examples = 4 (3 actual, 1 padding)" in messages
     assert "***** Running prediction*****" in messages
 
-    # The raw-text SavedModel, reloaded with TensorFlow and tensorflow-text
-    # alone, gives test_results.tsv's probabilities.
-    texts = [[r["text_a"], r["text_b"]] for r in _real_predict_rows()]
-    served = serve_in_fresh_process(export_dir, texts, tmp_path)["probabilities"]
+    # The raw-text SavedModel (version 4: the checkpoint's global step),
+    # loaded with TensorFlow and tensorflow-text alone, by
+    # tf.saved_model.load and by the TF1 session loader (TF Serving's
+    # path), gives test_results.tsv's probabilities.
+    rows = _real_predict_rows()
+    inputs = {"text_a": [r["text_a"] for r in rows],
+              "text_b": [r["text_b"] for r in rows]}
+    served = serve_in_fresh_process(
+        os.path.join(export_dir, "4"), inputs, tmp_path)
     written = _read_test_results(os.path.join(output_dir, "test_results.tsv"))
-    np.testing.assert_allclose(served, written, atol=1e-5)
+    for outputs in served.values():
+        np.testing.assert_allclose(outputs["probabilities"], written, atol=1e-5)
 
 
 def test_eval_and_predict_restore_checkpoint_in_output_dir(tmp_path, monkeypatch):
@@ -202,7 +209,9 @@ def test_eval_and_predict_restore_checkpoint_in_output_dir(tmp_path, monkeypatch
     _check_against_golden(output_dir, global_step=4)
     assert exported["export_dir"] == str(tmp_path / "export")
     assert exported["args"] == (VOCAB, True, 20, MNLI_LABELS, True)
-    assert exported["kwargs"] == {"preserve_unused_tokens": False}
+    assert exported["kwargs"] == {
+        "preserve_unused_tokens": False, "version": 4,
+        "checkpoint": str(output_dir / "model.ckpt-4")}
     np.testing.assert_array_equal(
         exported["output_weights"],
         tf.train.load_checkpoint(FINE_TUNED_CKPT).get_tensor("output_weights"),
@@ -346,7 +355,9 @@ def test_fine_tuning_learns_and_writes_reference_checkpoints(tmp_path, caplog):
         tmp_path, num_train=1024, epochs=6.0, caplog=caplog
     )
     assert results["global_step"] == 192  # int(1024 / 32 * 6)
-    assert len(losses) == 6  # one log line per loop of 32 steps
+    # A line after the first step (the rate probe), then at least every
+    # 32 steps (iterations_per_loop).
+    assert len(losses) >= 7
     assert losses[-1] < losses[0]
     assert results["eval_loss"] < math.log(2) - 0.1
     assert results["eval_accuracy"] >= 0.7  # chance is 0.5
@@ -354,8 +365,11 @@ def test_fine_tuning_learns_and_writes_reference_checkpoints(tmp_path, caplog):
     output_dir = tmp_path / "out"
     prefix = str(output_dir / "model.ckpt-192")
     names = {n for n, _ in tf.train.list_variables(prefix)}
-    # Exactly the names of the reference's fine-tuned checkpoint (124).
-    assert names == {n for n, _ in tf.train.list_variables(FINE_TUNED_CKPT)}
+    # Exactly the names of the reference's fine-tuned checkpoint (124), and
+    # bert_tf's resume state, under a name no TF1 BERT variable has.
+    assert names == {n for n, _ in tf.train.list_variables(FINE_TUNED_CKPT)} | {
+        training_state.SEED_STATES
+    }
     assert {"output_weights", "output_bias", "output_weights/adam_m",
             "output_bias/adam_v", "global_step"} <= names
     assert tf.train.load_checkpoint(prefix).get_tensor("global_step") == 192

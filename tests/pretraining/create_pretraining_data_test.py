@@ -4,11 +4,11 @@ input and the script itself."""
 import json
 import os
 import random
+import uuid
 
 import pytest
 import tensorflow as tf
 from absl import flags
-from absl import logging
 from absl.testing import flagsaver
 
 from bert_tf import errors
@@ -251,19 +251,29 @@ def test_failure_while_writing_leaves_no_output(tmp_path, monkeypatch):
     assert os.listdir(tmp_path) == []
 
 
-def test_undecodable_bytes_are_dropped(tmp_path):
+@pytest.mark.parametrize("num_workers", [1, 2])
+def test_undecodable_bytes_are_dropped_with_one_warning_per_file(
+        tmp_path, caplog, num_workers):
     # "\xff" inside a word is dropped, so "cat\xffs" reads as "cats".
     good = _write(tmp_path / "good.txt", "the cats sat .\nthe dog ran .\n")
     bad = tmp_path / "bad.txt"
-    bad.write_bytes(b"the cat\xffs sat .\nthe dog ran .\n")
+    bad.write_bytes(b"the cat\xffs sat .\nthe dog\xfe ran\xc3 .\n\n\xff\n")
     results = []
     for name, path in (("good", good), ("bad", str(bad))):
         output = str(tmp_path / f"{name}.tfrecord")
-        create_data.run(_error_params(tmp_path, input_file=path,
-                                      output_file=output))
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="absl"):
+            create_data.run(_error_params(tmp_path, input_file=path,
+                                          output_file=output,
+                                          num_workers=num_workers))
         results.append(tfrecords.read_examples(output))
-    assert results[0] == results[1]
-    assert len(results[0]) == 1
+        warnings = [r.getMessage() for r in caplog.records
+                    if r.levelname == "WARNING"]
+    assert warnings == [
+        f"{bad}: 3 line(s) hold bytes that are not UTF-8; those bytes were "
+        "dropped"]
+    # The same examples as from the file without the bad bytes.
+    assert results[0] == results[1] and results[0]
 
 
 def test_script_reproduces_run_a_with_reference_logs(tmp_path, monkeypatch,
@@ -274,13 +284,11 @@ def test_script_reproduces_run_a_with_reference_logs(tmp_path, monkeypatch,
                .replace("../vocab/uncased_vocab.txt", VOCAB)
                for a in command]
     monkeypatch.chdir(tmp_path)  # --output_file is a relative path
-    verbosity = logging.get_verbosity()  # main() sets INFO, as the original
     with imported_script("create_pretraining_data") as script, \
             flagsaver.flagsaver(), caplog.at_level("INFO", logger="absl"):
         flags.FLAGS(command)
         script.main(command[:1])
         flags.FLAGS.unparse_flags()
-    logging.set_verbosity(verbosity)
     assert tfrecords.read_examples(str(tmp_path / "a_default.tfrecord")) == (
         tfrecords.read_examples(testdata("pretraining_data",
                                          "a_default.tfrecord")))
@@ -327,3 +335,55 @@ def test_preserve_unused_tokens(tmp_path, preserve):
         for key in ("input_ids", "masked_lm_ids"):
             seen.update(example.features.feature[key].int64_list.value)
     assert (unused1 in seen) == preserve
+
+
+@pytest.mark.parametrize("second", ["blocker/out.tfrecord", "blocker/a/out.tfrecord"])
+def test_output_file_under_a_regular_file(tmp_path, second):
+    (tmp_path / "blocker").write_text("a file")
+    output = f"{tmp_path / 'ok.tfrecord'},{tmp_path / second}"
+    assert _error(tmp_path, output_file=output) == (
+        f"--output_file={str(tmp_path / second)!r}: {tmp_path / 'blocker'} is "
+        "a file, not a directory")
+    assert os.listdir(tmp_path) == ["blocker"]
+
+
+def test_output_file_that_is_a_directory(tmp_path):
+    assert _error(tmp_path, output_file=str(tmp_path)) == (
+        f"--output_file={str(tmp_path)!r} is a directory, expected a file name")
+    assert os.listdir(tmp_path) == []
+
+
+def test_stale_temporaries_of_the_outputs_are_removed(tmp_path, caplog):
+    # What a run killed while writing a.tfrecord and b.tfrecord leaves.
+    stale = [".a.tfrecord.tmp-0123abcd", ".b.tfrecord.tmp-4567cdef"]
+    kept = [".c.tfrecord.tmp-0123abcd", "notes.txt"]
+    for name in stale + kept:
+        (tmp_path / name).write_bytes(b"\0" * 100)
+    output = f"{tmp_path / 'a.tfrecord'},{tmp_path / 'b.tfrecord'}"
+    with caplog.at_level("INFO", logger="absl"):
+        create_data.run(_error_params(tmp_path, output_file=output))
+    assert sorted(os.listdir(tmp_path)) == sorted(
+        kept + ["a.tfrecord", "b.tfrecord"])
+    removed = [r.getMessage() for r in caplog.records
+               if r.getMessage().startswith("Removing ")]
+    assert removed == [f"Removing {tmp_path / name}, left by a run that was "
+                       "killed" for name in stale]
+
+
+def test_outputs_on_ram_filesystem(tmp_path):
+    directory = f"ram://{uuid.uuid4().hex}/out"
+    tf.io.gfile.makedirs(directory)
+    stale = f"{directory}/.a.tfrecord.tmp-0123abcd"
+    with tf.io.gfile.GFile(stale, "wb") as f:
+        f.write(b"partial")
+    local = str(tmp_path / "a.tfrecord")
+    written = create_data.run(_error_params(tmp_path, output_file=local))
+    assert create_data.run(_error_params(
+        tmp_path, output_file=f"{directory}/a.tfrecord")) == written
+    assert tf.io.gfile.listdir(directory) == ["a.tfrecord"]
+    with tf.io.gfile.GFile(f"{directory}/a.tfrecord", "rb") as f:
+        assert f.read() == (tmp_path / "a.tfrecord").read_bytes()
+    blocked = f"{directory}/a.tfrecord/b.tfrecord"
+    assert _error(tmp_path, output_file=blocked) == (
+        f"--output_file={blocked!r}: {directory}/a.tfrecord is a file, not a "
+        "directory")

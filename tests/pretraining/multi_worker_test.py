@@ -3,10 +3,12 @@
 Each worker is a real `run_pretraining.py` process with its own TF_CONFIG;
 MultiWorkerMirroredStrategy's collectives run over local ports. The losses
 of every step and the final weights are compared with a single-process run
-with the same global batch, seed and data order.
+with the same global batch, seed and data order; and a pair restarted from
+a middle checkpoint ends exactly where the uninterrupted pair ended.
 """
 
 import re
+import shutil
 import socket
 import subprocess
 
@@ -14,6 +16,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from bert_tf import checkpoints
 from tests.pretraining import pretraining_helpers as helpers
 
 STEPS = 3
@@ -32,7 +35,7 @@ def _free_ports(n):
 def _command(tmp_path, output_dir):
     return helpers.run_pretraining_command(
         tmp_path, output_dir, train_batch_size=4, num_train_steps=STEPS,
-        num_warmup_steps=1, learning_rate=0.01, save_checkpoints_steps=STEPS,
+        num_warmup_steps=1, learning_rate=0.01, save_checkpoints_steps=1,
         random_seed=5,
     )
 
@@ -41,16 +44,13 @@ def _losses(log):
     return [float(x) for x in re.findall(r"step = \d+/\d+, loss = ([0-9.]+)", log)]
 
 
-@pytest.mark.slow
-def test_two_workers_match_one(tmp_path):
-    helpers.write_golden_batch(str(tmp_path / "batch.tfrecord"), repeat=4)
-    single = helpers.run_to_the_end(_command(tmp_path, tmp_path / "single"))
-
+def _run_two_workers(tmp_path, output_dir):
+    """Both workers' logs, after each exited 0."""
     ports = _free_ports(2)
     cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
     workers = [
         subprocess.Popen(
-            _command(tmp_path, tmp_path / "multi"),
+            _command(tmp_path, output_dir),
             env=helpers.subprocess_env({"cluster": cluster, "task": {"type": "worker", "index": i}}),
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
@@ -59,6 +59,14 @@ def test_two_workers_match_one(tmp_path):
     logs = [w.communicate(timeout=300)[0] for w in workers]
     for w, log in zip(workers, logs):
         assert w.returncode == 0, log[-3000:]
+    return logs
+
+
+@pytest.mark.slow
+def test_two_workers_match_one_and_resume_exactly(tmp_path):
+    helpers.write_golden_batch(str(tmp_path / "batch.tfrecord"), repeat=4)
+    single = helpers.run_to_the_end(_command(tmp_path, tmp_path / "single"))
+    logs = _run_two_workers(tmp_path, tmp_path / "multi")
     strategies = [re.findall(r"Running on (\w+) with (\d+) replica", log) for log in logs]
     # MultiWorkerMirroredStrategy reports its class name, CollectiveAllReduceStrategy.
     assert strategies == [[("CollectiveAllReduceStrategy", "2")]] * 2, logs[0][-3000:]
@@ -77,3 +85,15 @@ def test_two_workers_match_one(tmp_path):
         np.testing.assert_allclose(
             a.get_tensor(name), b.get_tensor(name), atol=2e-5, err_msg=name
         )
+
+    # Two workers restarted from step 1 (what a killed pair leaves) end
+    # exactly where the uninterrupted pair ended.
+    resumed = tmp_path / "resumed"
+    resumed.mkdir()
+    for path in (tmp_path / "multi").glob("model.ckpt-1.*"):
+        shutil.copy(path, resumed)
+    checkpoints.write_checkpoint_state(str(resumed), ["model.ckpt-1"])
+    _run_two_workers(tmp_path, resumed)
+    c = tf.train.load_checkpoint(str(resumed / f"model.ckpt-{STEPS}"))
+    for name in b.get_variable_to_shape_map():
+        np.testing.assert_array_equal(b.get_tensor(name), c.get_tensor(name), err_msg=name)

@@ -1,10 +1,14 @@
 import os
+import shutil
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from bert_tf import checkpoints
+from bert_tf import distribution
 from bert_tf import estimator
+from bert_tf.checkpoints import training_state
 from bert_tf.config import BertConfig
 from bert_tf.errors import UserInputError
 from bert_tf.pretraining.task import PretrainingTask
@@ -85,37 +89,56 @@ def test_one_training_step_loss_and_checkpoint_names(tmp_path, caplog):
     model_names = [n for n, _ in tf.train.list_variables(TINY_CKPT) if n != "global_step"]
     expected = set(model_names) | {"global_step"}
     expected |= {f"{n}/{slot}" for n in model_names for slot in ("adam_m", "adam_v")}
-    assert set(names) == expected
+    # And bert_tf's resume state, under a name no TF1 BERT variable has.
+    assert set(names) == expected | {training_state.SEED_STATES}
     assert tf.train.load_checkpoint(prefix).get_tensor("global_step") == 1
     assert tf.train.latest_checkpoint(str(tmp_path / "model")) == prefix
 
 
-def _train(tmp_path, model_dir, stop_at, data):
-    """Trains toward step 4, stopping at `stop_at` as a killed run would."""
+def _train(model_dir, stop_at, data, precision, accumulation):
+    """Trains the tiny model (dropout 0.1) toward step 4, as a fresh process
+    would: new seed, new model; stopping at `stop_at` as a killed run would."""
     tf.keras.utils.set_random_seed(1)
-    config = BertConfig.from_json_file(helpers.tiny_config_without_dropout(str(tmp_path)))
-    task = PretrainingTask(config, learning_rate=1e-3, num_train_steps=4, num_warmup_steps=1)
-    runner = estimator.Estimator(
-        task,
-        estimator.RunConfig(str(model_dir), save_checkpoints_steps=2),
-        init_checkpoint=TINY_CKPT,
+    config = BertConfig.from_json_file(testdata("tiny_model", "bert_config.json"))
+    task = PretrainingTask(
+        config, learning_rate=1e-2, num_train_steps=4, num_warmup_steps=1,
+        gradient_accumulation_steps=accumulation,
     )
-    input_fn = input_pipeline.input_fn_builder(
-        [data], 16, 5, is_training=True, batch_size=2, seed=3
-    )
-    return runner.train(input_fn, max_steps=stop_at)
+    policy = {"fp32": "float32", "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}
+    with distribution.dtype_policy(policy[precision]):
+        runner = estimator.Estimator(
+            task,
+            estimator.RunConfig(str(model_dir), save_checkpoints_steps=2),
+            init_checkpoint=TINY_CKPT,
+        )
+        input_fn = input_pipeline.input_fn_builder(
+            [data], 16, 5, is_training=True, batch_size=2, seed=3
+        )
+        return runner.train(input_fn, max_steps=stop_at)
 
 
-def test_resume_matches_an_uninterrupted_run(tmp_path):
-    data = helpers.write_golden_batch(str(tmp_path / "batch.tfrecord"), repeat=2)
-    assert _train(tmp_path, tmp_path / "straight", 4, data) == 4
-    assert _train(tmp_path, tmp_path / "resumed", 2, data) == 2
-    # The second run restores step 2 (weights, slots, data position).
-    assert _train(tmp_path, tmp_path / "resumed", 4, data) == 4
-    a = tf.train.load_checkpoint(str(tmp_path / "straight" / "model.ckpt-4"))
-    b = tf.train.load_checkpoint(str(tmp_path / "resumed" / "model.ckpt-4"))
+@pytest.mark.parametrize(
+    "precision, accumulation", [("fp32", 1), ("fp32", 2), ("bf16", 1), ("fp16", 2)]
+)
+def test_resume_matches_an_uninterrupted_run(tmp_path, precision, accumulation):
+    data = helpers.write_golden_batch(str(tmp_path / "batch.tfrecord"), repeat=3)
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    assert _train(straight, 4, data, precision, accumulation) == 4
+    # What a run killed after step 2 leaves: its checkpoint of step 2.
+    resumed.mkdir()
+    for path in straight.glob("model.ckpt-2.*"):
+        shutil.copy(path, resumed)
+    checkpoints.write_checkpoint_state(str(resumed), ["model.ckpt-2"])
+    # The rerun restores step 2: weights, slots, data position and the
+    # dropout generators.
+    assert _train(resumed, 4, data, precision, accumulation) == 4
+    a = tf.train.load_checkpoint(str(straight / "model.ckpt-4"))
+    b = tf.train.load_checkpoint(str(resumed / "model.ckpt-4"))
+    assert a.get_variable_to_shape_map() == b.get_variable_to_shape_map()
     for name in a.get_variable_to_shape_map():
         np.testing.assert_array_equal(a.get_tensor(name), b.get_tensor(name), err_msg=name)
+    # global_step counts updates, each of `accumulation` batches.
+    assert a.get_tensor("global_step") == 4
 
 
 def test_keeps_the_five_most_recent_checkpoints(tmp_path):

@@ -16,6 +16,7 @@ import pytest
 import tensorflow as tf
 
 from bert_tf import tokenization
+from bert_tf.checkpoints import training_state
 from bert_tf.errors import UserInputError
 from bert_tf.squad import examples
 from bert_tf.squad import features
@@ -108,7 +109,12 @@ def test_predict_from_init_checkpoint(tmp_path, caplog):
         ))
     _check_against_golden(output_dir, results)
     assert sorted(os.listdir(output_dir)) == [
-        "eval.tf_record", "nbest_predictions.json", "predictions.json"]
+        "eval.tf_record", "eval_results.txt", "nbest_predictions.json",
+        "predictions.json"]
+    # The file has answers, so the official metrics: none of the tiny
+    # model's four answers ("day", ",") overlaps its gold answer.
+    with open(output_dir / "eval_results.txt") as f:
+        assert f.read() == "exact_match = 0.0\nf1 = 0.0\n"
     messages = [r.getMessage() for r in caplog.records]
     for line in ("***** Running predictions *****", "  Num orig examples = 4",
                  "  Num split examples = 21", "  Batch size = 8",
@@ -176,8 +182,11 @@ def test_train_writes_reference_checkpoint_and_predicts(tmp_path, caplog):
     prefix = str(output_dir / "model.ckpt-2")
     names = {n for n, _ in tf.train.list_variables(prefix)}
     # Exactly the reference's fine-tuned names (120): cls/squad/*, adam
-    # slots for every trainable variable except the unused pooler.
-    assert names == {n for n, _ in tf.train.list_variables(FINE_TUNED_CKPT)}
+    # slots for every trainable variable except the unused pooler; and
+    # bert_tf's resume state, under a name no TF1 BERT variable has.
+    assert names == {n for n, _ in tf.train.list_variables(FINE_TUNED_CKPT)} | {
+        training_state.SEED_STATES
+    }
     assert {"cls/squad/output_weights/adam_m", "global_step"} <= names
     assert "bert/pooler/dense/kernel/adam_m" not in names
     assert tf.train.load_checkpoint(prefix).get_tensor("global_step") == 2
