@@ -106,7 +106,9 @@ def script_main(run, params_class):
     def main(argv):
         if len(argv) > 1:
             raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
-        return run(params_from_flags(params_class))
+        # Nothing returned: app.run would make a returned count the exit
+        # status.
+        run(params_from_flags(params_class))
 
     return main
 

@@ -165,6 +165,21 @@ def test_params_from_values_rejects_an_unknown_name():
         )
 
 
+def test_script_main_exits_0_whatever_the_work_returns():
+    @dataclasses.dataclass
+    class Params:
+        output_dir: str = None
+
+    def work(params):
+        return 662  # create_data.run returns its instance count
+
+    main = bert_tf_flags.script_main(work, Params)
+    with flagsaver.flagsaver():
+        flags.FLAGS(["prog"])
+        assert main(["prog"]) is None  # app.run exits with main's value
+        flags.FLAGS.unparse_flags()
+
+
 def test_exits_on_user_error_prints_one_line():
     @bert_tf_flags.exits_on_user_error
     def main(argv):
