@@ -12,6 +12,7 @@ import bert_tf_flags
 from bert_tf import errors
 from bert_tf import progress
 from bert_tf import runner_settings
+from bert_tf import serving
 from bert_tf.pretraining import run as run_lib
 from tests.conftest import runner_params
 from tests.conftest import testdata
@@ -163,3 +164,22 @@ def test_a_corrupt_record_ends_training_with_one_line(tmp_path):
         run_lib.run(params)
     # No checkpoint of a half-done run, and the lock went with it.
     assert os.listdir(params.runner.output_dir) == []
+
+
+def test_output_paths_under_a_file_fail_before_any_work(tmp_path):
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("x")
+    with pytest.raises(errors.UserInputError) as error:
+        run_lib.run(_params(tmp_path, output_dir=str(blocker / "model")))
+    assert str(error.value) == (
+        f"--output_dir={str(blocker / 'model')!r}: {blocker} is a file, not a "
+        "directory"
+    )
+    with pytest.raises(errors.UserInputError) as error:
+        serving.version_path(str(blocker / "export"))
+    assert str(error.value) == (
+        f"--export_dir={str(blocker / 'export')!r}: {blocker} is a file, not a "
+        "directory"
+    )
+    assert sorted(os.listdir(tmp_path)) == ["batch.tfrecord", "bert_config.json",
+                                            "notes.txt"]

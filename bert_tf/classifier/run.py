@@ -152,6 +152,10 @@ def _check_files(params, config):
     init_checkpoint = params.runner.init_checkpoint
     if init_checkpoint:
         checkpoints.resolve_checkpoint_path(init_checkpoint)
+    if params.export_dir:
+        file_io.require_writable(
+            params.export_dir, "--export_dir", directory=True
+        )
     if params.export_dir and not params.do_train:
         serving.check_fine_tuned_source(
             params.export_dir, params.runner, "output_weights", "classifier",
