@@ -117,11 +117,11 @@ def version_path(export_base, version=None):
         exists and is not empty (an export is never overwritten: TF Serving
         may be serving it).
     """
-    file_io.require_writable(export_base, "--export_dir", directory=True)
     if tf.io.gfile.exists(export_base) and not tf.io.gfile.isdir(export_base):
         raise errors.UserInputError(
             f"--export_dir={export_base!r} is a file, expected a directory"
         )
+    file_io.require_writable(export_base, "--export_dir", directory=True)
     if version is None:
         version = max(_existing_versions(export_base), default=0) + 1
     path = os.path.join(export_base, str(version))
