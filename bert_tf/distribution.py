@@ -4,10 +4,17 @@ The original scripts ran on one device (CPU, one GPU) or a TPU through
 TPUEstimator. Here the same flags pick a `tf.distribute` strategy:
 `--use_tpu` gives TPUStrategy, a `TF_CONFIG` naming several workers gives
 MultiWorkerMirroredStrategy, several visible GPUs give MirroredStrategy, and
-otherwise the default strategy runs on the one device.
+otherwise the default strategy runs on the one device. `auto_strategy`
+(notebooks) also finds a TPU VM's own chips.
+
+`--precision=auto` picks what the hardware computes fastest in
+(`choose_precision`): bfloat16 on TPUs, Ampere+ GPUs and CPUs with
+bfloat16 instructions; float16 with dynamic loss scaling on older GPUs;
+float32 elsewhere. Both choices are logged with their reason.
 """
 
 import contextlib
+import dataclasses
 import json
 import os
 
@@ -40,6 +47,7 @@ def get_strategy(
     `tpu_job_name` (the bert-tensorflow 1.0.4 wheel's run_classifier flag)
     names the TPU workers' job; None keeps the resolver's "worker".
     """
+    num_gpus = len(tf.config.list_logical_devices("GPU"))
     if use_tpu:
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver(
             tpu=tpu_name or master or "",
@@ -50,39 +58,47 @@ def get_strategy(
         tf.config.experimental_connect_to_cluster(resolver)
         tf.tpu.experimental.initialize_tpu_system(resolver)
         strategy = tf.distribute.TPUStrategy(resolver)
+        reason = f"--use_tpu, TPU {tpu_name or master or 'from the environment'}"
     elif _num_workers_in_tf_config() > 1:
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
-    elif len(tf.config.list_logical_devices("GPU")) > 1:
+        reason = "TF_CONFIG names several workers"
+    elif num_gpus > 1:
         strategy = tf.distribute.MirroredStrategy()
+        reason = f"{num_gpus} GPUs are visible"
     else:
         strategy = tf.distribute.get_strategy()
+        reason = "one GPU" if num_gpus else "no GPU or TPU: the CPU"
     logging.info(
-        "Running on %s with %d replica(s)",
+        "Running on %s with %d replica(s): %s",
         type(strategy).__name__,
         strategy.num_replicas_in_sync,
+        reason,
     )
     return strategy
 
 
-def _tpu_attached():
-    # Asking a TPU resolver blindly can block on the GCE metadata server;
-    # these are the signs of a Colab TPU runtime or a TPU VM.
-    return bool(
-        os.environ.get("COLAB_TPU_ADDR")
-        or os.environ.get("TPU_NAME")
-        or tf.io.gfile.glob("/dev/accel*")
-    )
+def _tpu_vm_devices():
+    # TPU VMs expose their chips as /dev/accel* (v2-v4, Colab's) or
+    # /dev/vfio/<n> (v5 and later). Asking a TPU resolver blindly instead
+    # can block on the GCE metadata server.
+    return tf.io.gfile.glob("/dev/accel*") + tf.io.gfile.glob("/dev/vfio/[0-9]*")
 
 
 def auto_strategy():
-    """For notebooks: a TPU if one is attached, else `get_strategy()`."""
-    if _tpu_attached():
-        tpu = os.environ.get("TPU_NAME") or (
-            "grpc://" + os.environ["COLAB_TPU_ADDR"]
-            if os.environ.get("COLAB_TPU_ADDR")
-            else "local"
-        )
-        return get_strategy(use_tpu=True, tpu_name=tpu)
+    """For notebooks: the strategy for the hardware that is there.
+
+    A TPU named by `TPU_NAME`, or this TPU VM's own chips
+    (`TPUClusterResolver("local")`, as Colab's TPU runtime is now a TPU VM);
+    else `get_strategy()`: several GPUs, several workers, or one device.
+    The choice and its reason are logged.
+    """
+    if os.environ.get("TPU_NAME"):
+        logging.info("TPU_NAME=%s is set: using that TPU", os.environ["TPU_NAME"])
+        return get_strategy(use_tpu=True, tpu_name=os.environ["TPU_NAME"])
+    devices = _tpu_vm_devices()
+    if devices:
+        logging.info("TPU chips at %s: using this TPU VM's TPU", ", ".join(devices))
+        return get_strategy(use_tpu=True, tpu_name="local")
     return get_strategy()
 
 
@@ -109,20 +125,56 @@ def is_chief(strategy):
     return resolver.task_type == "worker" and resolver.task_id == 0 and not has_chief
 
 
-def hardware_supports_bf16():
-    """True on TPUs, Ampere+ GPUs and CPUs with AVX-512 BF16 or AMX."""
-    if tf.config.list_logical_devices("TPU"):
-        return True
+@dataclasses.dataclass(frozen=True)
+class Hardware:
+    """What precision choice depends on: the accelerators and the CPU."""
+
+    num_tpu_devices: int = 0
+    gpu_capabilities: tuple = ()  # (major, minor) compute capability per GPU
+    cpu_has_bf16: bool = False  # AVX-512 BF16 or AMX
+
+
+def detect_hardware():
+    """The `Hardware` of this machine (GPUs and TPUs as TensorFlow sees them)."""
     gpus = tf.config.list_physical_devices("GPU")
-    if gpus:
-        details = tf.config.experimental.get_device_details(gpus[0])
-        return details.get("compute_capability", (0, 0)) >= (8, 0)
+    capabilities = tuple(
+        tuple(tf.config.experimental.get_device_details(g).get(
+            "compute_capability", (0, 0)))
+        for g in gpus
+    )
     try:
         with open("/proc/cpuinfo") as f:
-            flags = f.read()
+            cpu_flags = f.read()
     except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
+        cpu_flags = ""
+    return Hardware(
+        num_tpu_devices=len(tf.config.list_logical_devices("TPU")),
+        gpu_capabilities=capabilities,
+        cpu_has_bf16="avx512_bf16" in cpu_flags or "amx_bf16" in cpu_flags,
+    )
+
+
+def choose_precision(hardware):
+    """(precision, reason): what `--precision=auto` picks on `hardware`.
+
+    bfloat16 where the hardware computes in it (TPUs, GPUs of compute
+    capability 8.0 and up, CPUs with AVX-512 BF16 or AMX). Older GPUs (T4,
+    V100, P100) have float16 units only: fp16, with dynamic loss scaling.
+    Other CPUs: fp32.
+    """
+    if hardware.num_tpu_devices:
+        return "bf16", "TPUs compute in bfloat16"
+    if hardware.gpu_capabilities:
+        oldest = min(hardware.gpu_capabilities)
+        if oldest >= (8, 0):
+            return "bf16", f"GPUs of compute capability {oldest[0]}.{oldest[1]} have bfloat16 units"
+        return "fp16", (
+            f"a GPU of compute capability {oldest[0]}.{oldest[1]} has float16 "
+            "units but no bfloat16 ones; float16 with dynamic loss scaling"
+        )
+    if hardware.cpu_has_bf16:
+        return "bf16", "the CPU has AVX-512 BF16 or AMX"
+    return "fp32", "no accelerator and no bfloat16 instructions on the CPU"
 
 
 def resolve_precision(precision):
@@ -132,7 +184,8 @@ def resolve_precision(precision):
             f"--precision={precision!r}: expected one of {', '.join(PRECISIONS)}"
         )
     if precision == "auto":
-        precision = "bf16" if hardware_supports_bf16() else "fp32"
+        precision, reason = choose_precision(detect_hardware())
+        logging.info("--precision=auto: %s, as %s", precision, reason)
     return precision
 
 

@@ -86,8 +86,11 @@ class Task:
         """The original's optimizer for `model`, decay exclusions by TF1 name.
 
         Under mixed precision the update runs as one fused kernel per
-        variable; exact fp32 keeps the original's operation order.
+        variable; exact fp32 keeps the original's operation order. Under
+        mixed float16 the loss is scaled dynamically (see
+        `optimization.loss_scale`).
         """
+        policy = keras.mixed_precision.global_policy().name
         return optimization.create_optimizer(
             self.learning_rate,
             self.num_train_steps,
@@ -95,7 +98,8 @@ class Task:
             optimizer_type=self.optimizer_type,
             variable_names=checkpoints.keras_path_to_tf1_name(model),
             gradient_accumulation_steps=self.gradient_accumulation_steps,
-            fused=keras.mixed_precision.global_policy().name != "float32",
+            fused=policy != "float32",
+            dynamic_loss_scale=policy == "mixed_float16",
         )
 
     def loss(self, outputs, features):
@@ -212,7 +216,7 @@ class Estimator:
                     model, latest, optimizer=optimizer
                 )
                 if optimizer is not None:
-                    training_state.restore(model, latest)
+                    training_state.restore(model, latest, optimizer)
                 logging.info("Restored %s", latest)
                 return report.global_step or 0
             if self.init_checkpoint:
@@ -232,7 +236,7 @@ class Estimator:
         prefix = os.path.join(self.config.model_dir, f"model.ckpt-{step}")
         checkpoints.save_tf1_checkpoint(
             self.model, prefix, optimizer=self.optimizer, global_step=step,
-            extra_tensors=training_state.tensors(self.model),
+            extra_tensors=training_state.tensors(self.model, self.optimizer),
         )
         checkpoints.keep_latest_checkpoints(
             self.config.model_dir, self.config.keep_checkpoint_max
@@ -261,8 +265,11 @@ class Estimator:
             with tf.GradientTape() as tape:
                 outputs = model(features, training=True)
                 loss = task.loss(outputs, features)
+                # Times the dynamic loss scale under float16; apply()
+                # divides the gradients by it again.
+                scaled_loss = optimizer.scale_loss(loss)
             variables = model.trainable_variables
-            grads = tape.gradient(loss, variables)
+            grads = tape.gradient(scaled_loss, variables)
             optimizer.apply(grads, variables)
             return loss
 

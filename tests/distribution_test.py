@@ -50,3 +50,35 @@ def test_default_strategy_without_tpu_workers_or_gpus(monkeypatch):
     strategy = distribution.get_strategy()
     assert strategy is tf.distribute.get_strategy()
     assert strategy.num_replicas_in_sync == 1
+
+
+@pytest.mark.parametrize("hardware, precision, reason", [
+    (distribution.Hardware(num_tpu_devices=8), "bf16", "TPUs compute in bfloat16"),
+    (distribution.Hardware(gpu_capabilities=((8, 0), (9, 0))), "bf16",
+     "GPUs of compute capability 8.0 have bfloat16 units"),
+    # A T4 (7.5) beside an A100: the slowest decides, float16 for both.
+    (distribution.Hardware(gpu_capabilities=((8, 0), (7, 5))), "fp16",
+     "a GPU of compute capability 7.5 has float16 units but no bfloat16 ones; "
+     "float16 with dynamic loss scaling"),
+    (distribution.Hardware(gpu_capabilities=((7, 0),), cpu_has_bf16=True), "fp16",
+     "a GPU of compute capability 7.0 has float16 units but no bfloat16 ones; "
+     "float16 with dynamic loss scaling"),
+    (distribution.Hardware(cpu_has_bf16=True), "bf16",
+     "the CPU has AVX-512 BF16 or AMX"),
+    (distribution.Hardware(), "fp32",
+     "no accelerator and no bfloat16 instructions on the CPU"),
+])
+def test_auto_precision_follows_the_hardware(hardware, precision, reason):
+    assert distribution.choose_precision(hardware) == (precision, reason)
+
+
+def test_auto_strategy_takes_this_tpu_vms_chips(monkeypatch, resolver_arguments):
+    monkeypatch.delenv("TPU_NAME", raising=False)
+    monkeypatch.setattr(distribution, "_tpu_vm_devices", lambda: ["/dev/accel0"])
+    with pytest.raises(_ResolverCalled):
+        distribution.auto_strategy()
+    assert resolver_arguments["tpu"] == "local"
+    monkeypatch.setenv("TPU_NAME", "my-tpu")
+    with pytest.raises(_ResolverCalled):
+        distribution.auto_strategy()
+    assert resolver_arguments["tpu"] == "my-tpu"

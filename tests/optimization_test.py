@@ -495,3 +495,76 @@ def test_lamb_has_no_fused_kernel():
         0.1, num_train_steps=10, num_warmup_steps=0, optimizer_type="lamb", fused=True
     )
     assert not optimizer.fused
+
+
+# --- Dynamic loss scaling (float16) ---------------------------------------
+
+
+def _scaled_pair(accumulation=1):
+    """A loss-scaled optimizer and an unscaled one on twin variables."""
+    scaled = optimization.AdamWeightDecay(
+        learning_rate=0.1, dynamic_loss_scale=True,
+        gradient_accumulation_steps=accumulation,
+    )
+    plain = optimization.AdamWeightDecay(
+        learning_rate=0.1, gradient_accumulation_steps=accumulation
+    )
+    w, w_ref = keras.Variable([1.0, 2.0]), keras.Variable([1.0, 2.0])
+    scaled.build([w])
+    plain.build([w_ref])
+    return scaled, plain, w, w_ref
+
+
+def _state(optimizer, w):
+    slots = optimizer.slot_variables(w)
+    return (w.numpy().tolist(), slots["adam_m"].numpy().tolist(),
+            slots["adam_v"].numpy().tolist(), int(optimizer.iterations.numpy()))
+
+
+@pytest.mark.parametrize("mode", ["eager", "mirrored"])
+def test_loss_scaling_unscales_and_skips_non_finite_updates(mode):
+    strategy = (tf.distribute.MirroredStrategy(["/cpu:0"]) if mode == "mirrored"
+                else tf.distribute.get_strategy())
+    with strategy.scope():
+        scaled, plain, w, w_ref = _scaled_pair()
+    apply = lambda opt, g, v: strategy.run(lambda: opt.apply([g], [v]))
+    assert float(scaled.scale_loss(tf.constant(3.0))) == 3.0 * 2**15
+    grad = tf.constant([0.5, -0.25])
+    # Gradients of the scaled loss, divided by a power of two: the same
+    # update, bit for bit, as without scaling.
+    apply(scaled, grad * 2**15, w)
+    apply(plain, grad, w_ref)
+    assert _state(scaled, w) == _state(plain, w_ref)
+    before = _state(scaled, w)
+    apply(scaled, tf.constant([np.inf, 1.0]), w)
+    # Skipped, but counted as a step; the scale halves.
+    assert _state(scaled, w)[:3] == before[:3]
+    assert _state(scaled, w)[3] == before[3] + 1
+    assert float(scaled.loss_scale.scale.numpy()) == 2**14
+    assert int(scaled.loss_scale.good_steps.numpy()) == 0
+
+
+def test_loss_scale_doubles_after_a_run_of_good_updates(monkeypatch):
+    monkeypatch.setattr(optimization.loss_scale, "GROWTH_STEPS", 3)
+    scaled, _, w, _ = _scaled_pair()
+    scales = []
+    for _ in range(4):
+        scaled.apply([tf.constant([1.0, 1.0])], [w])
+        scales.append(float(scaled.loss_scale.scale.numpy()))
+    assert scales == [2**15, 2**15, 2**16, 2**16]
+    assert int(scaled.loss_scale.good_steps.numpy()) == 1
+
+
+def test_loss_scaling_with_accumulation_skips_the_whole_update():
+    scaled, plain, w, w_ref = _scaled_pair(accumulation=2)
+    scale = 2**15
+    # An inf in the first micro-batch spoils the update it belongs to.
+    scaled.apply([tf.constant([np.inf, 1.0])], [w])
+    scaled.apply([tf.constant([0.5, 0.5]) * scale], [w])
+    assert _state(scaled, w) == ([1.0, 2.0], [0.0, 0.0], [0.0, 0.0], 1)
+    assert float(scaled.loss_scale.scale.numpy()) == scale / 2
+    # The next window is clean again and applies its mean.
+    for g in ([0.5, -0.25], [0.25, 0.75]):
+        scaled.apply([tf.constant(g) * (scale / 2)], [w])
+        plain.apply([tf.constant(g)], [w_ref])
+    assert _state(scaled, w)[:3] == _state(plain, w_ref)[:3]

@@ -6,7 +6,9 @@ and learning rate, but dropout draws from a fresh random stream, so the run
 drifts away from an uninterrupted one (a max weight difference of about 0.1
 after 8 steps of the tiny model). Here the state of every random-number
 generator of the model (one Keras `SeedGenerator` per dropout site) is saved
-too, as one int64 tensor [num_generators, 2] named `SEED_STATES`.
+too, as one int64 tensor [num_generators, 2] named `SEED_STATES`, and so
+is the dynamic loss scale of float16 training (`LOSS_SCALE`,
+`LOSS_SCALE_GOOD_STEPS`).
 
 The name starts with `bert_tf/`, which no TF1 BERT variable does: Google's
 code restores our checkpoints as before (a `tf.train.Saver` or
@@ -21,6 +23,8 @@ from bert_tf import errors
 from bert_tf.checkpoints import tf1_checkpoint
 
 SEED_STATES = tf1_checkpoint.BERT_TF_STATE_PREFIX + "seed_generator_states"
+LOSS_SCALE = tf1_checkpoint.BERT_TF_STATE_PREFIX + "loss_scale"
+LOSS_SCALE_GOOD_STEPS = tf1_checkpoint.BERT_TF_STATE_PREFIX + "loss_scale_good_steps"
 
 
 def seed_generator_states(model):
@@ -34,27 +38,42 @@ def seed_generator_states(model):
     ]
 
 
-def tensors(model):
-    """{name: numpy value} of the resume state of `model`."""
-    states = seed_generator_states(model)
-    if not states:
+def _loss_scale_variables(optimizer):
+    """{name: variable} of the optimizer's dynamic loss scale, if any."""
+    scale = getattr(optimizer, "loss_scale", None)
+    if scale is None:
         return {}
-    return {SEED_STATES: np.stack([np.asarray(v.numpy()) for v in states])}
+    return {LOSS_SCALE: scale.scale, LOSS_SCALE_GOOD_STEPS: scale.good_steps}
 
 
-def restore(model, prefix):
-    """Restores what `tensors` saved, when the checkpoint at `prefix` has it.
+def tensors(model, optimizer=None):
+    """{name: numpy value} of the resume state of `model` and `optimizer`."""
+    values = {
+        name: np.asarray(variable.numpy())
+        for name, variable in _loss_scale_variables(optimizer).items()
+    }
+    states = seed_generator_states(model)
+    if states:
+        values[SEED_STATES] = np.stack([np.asarray(v.numpy()) for v in states])
+    return values
 
-    Returns:
-      whether the generator states were restored.
+
+def restore(model, prefix, optimizer=None):
+    """Restores what `tensors` saved, where the checkpoint at `prefix` has it.
+
+    A checkpoint without it (the original's, or one of a run without
+    dropout or float16) leaves the fresh state as it is.
 
     Raises:
       UserInputError: the checkpoint was saved from a model with another
         number of dropout sites.
     """
     reader = tf1_checkpoint.open_reader(prefix, "output_dir")
+    for name, variable in _loss_scale_variables(optimizer).items():
+        if reader.has_tensor(name):
+            variable.assign(reader.get_tensor(name))
     if not reader.has_tensor(SEED_STATES):
-        return False
+        return
     saved = reader.get_tensor(SEED_STATES)
     states = seed_generator_states(model)
     if saved.shape != (len(states), 2):
@@ -65,4 +84,3 @@ def restore(model, prefix):
         )
     for variable, value in zip(states, saved):
         variable.assign(value.astype(variable.dtype))
-    return True

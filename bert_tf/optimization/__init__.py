@@ -52,6 +52,7 @@ def create_optimizer(
     exclude_from_weight_decay=DEFAULT_EXCLUDE_FROM_WEIGHT_DECAY,
     clip_norm=1.0,
     fused=False,
+    dynamic_loss_scale=False,
 ):
     """The reference's create_optimizer, returning a Keras optimizer.
 
@@ -73,6 +74,7 @@ def create_optimizer(
       clip_norm: float or None.
       fused: AdamWeightDecay only: TF's fused Adam kernel, the same math in
         another float order (for mixed precision; see AdamWeightDecay).
+      dynamic_loss_scale: for float16 training (see loss_scale.py).
 
     Returns:
       AdamWeightDecay or Lamb, with a WarmupLinearDecay learning rate.
@@ -96,6 +98,7 @@ def create_optimizer(
         clip_norm=clip_norm,
         variable_names=variable_names,
         gradient_accumulation_steps=gradient_accumulation_steps,
+        dynamic_loss_scale=dynamic_loss_scale,
         **extra,
     )
 

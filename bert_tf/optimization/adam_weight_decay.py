@@ -21,6 +21,7 @@ import keras
 import tensorflow as tf
 
 from bert_tf import distribution
+from bert_tf.optimization import loss_scale as loss_scale_lib
 
 
 @keras.saving.register_keras_serializable(package="bert_tf")
@@ -72,6 +73,10 @@ class AdamWeightDecay(keras.optimizers.Optimizer):
       variable_names: dict mapping `variable.path` to the reference TF1 name
         used for the exclusion patterns; variables not in it use their path.
       gradient_accumulation_steps: int >= 1.
+      dynamic_loss_scale: float16 training: `scale_loss` multiplies the
+        loss by a dynamic scale and `apply` divides the gradients by it,
+        skipping (and counting) updates with inf/NaN gradients; see
+        loss_scale.py.
       fused: use TensorFlow's fused Adam kernel (`ResourceApplyAdam` with
         bias correction off). Same math in another operation order, so
         float32 results drift apart by rounding (2e-5 after 12 steps of
@@ -103,6 +108,7 @@ class AdamWeightDecay(keras.optimizers.Optimizer):
         variable_names=None,
         gradient_accumulation_steps=1,
         fused=False,
+        dynamic_loss_scale=False,
         name="AdamWeightDecayOptimizer",
         **kwargs,
     ):
@@ -132,6 +138,8 @@ class AdamWeightDecay(keras.optimizers.Optimizer):
         self.variable_names = dict(variable_names or {})
         self.accumulation_steps = int(steps)
         self.fused = fused
+        self.dynamic_loss_scale = dynamic_loss_scale
+        self.loss_scale = None  # a loss_scale.DynamicLossScale after build
         # Indices of variables whose update was traced or run; see
         # received_gradient.
         self._updated_indices = set()
@@ -156,6 +164,21 @@ class AdamWeightDecay(keras.optimizers.Optimizer):
                 aggregation="only_first_replica",
                 name="micro_steps",
             )
+            # 1 while every micro-batch of the current update was finite.
+            self._window_finite = self.add_variable(
+                shape=(),
+                dtype="int64",
+                initializer="ones",
+                aggregation="only_first_replica",
+                name="window_finite",
+            )
+        if self.dynamic_loss_scale:
+            self.loss_scale = loss_scale_lib.DynamicLossScale(self)
+
+    def scale_loss(self, loss):
+        if self.loss_scale is None:
+            return super().scale_loss(loss)
+        return self.loss_scale.scale_loss(loss)
 
     def reference_name(self, variable):
         """The TF1 name of `variable`: from `variable_names`, else its path."""
@@ -220,7 +243,12 @@ class AdamWeightDecay(keras.optimizers.Optimizer):
             )
         grads, trainable_variables = (list(x) for x in zip(*pairs))
         grads = distribution.global_sum(grads)
-        if self.accumulation_steps == 1:
+        finite = None
+        if self.loss_scale is not None:
+            # Checked after the sum, so every replica decides alike.
+            grads = self.loss_scale.unscale(grads)
+            finite = loss_scale_lib.all_finite(grads)
+        if self.accumulation_steps == 1 and finite is None:
             super().apply(self._clip(grads), trainable_variables)
             return
         context = tf.distribute.get_replica_context()
@@ -229,7 +257,8 @@ class AdamWeightDecay(keras.optimizers.Optimizer):
         # A cond whose branch calls merge_call (as Keras's apply does) is not
         # allowed in a replica context, so the cond runs cross-replica.
         context.merge_call(
-            self._accumulate_or_apply, args=(grads, trainable_variables)
+            self._accumulate_or_apply,
+            args=(grads, trainable_variables, finite),
         )
 
     def _all_reduce_sum_gradients(self, grads_and_vars):
@@ -245,28 +274,68 @@ class AdamWeightDecay(keras.optimizers.Optimizer):
         clipped, _ = tf.clip_by_global_norm(grads, self.clip_norm)
         return clipped
 
-    def _accumulate_or_apply(self, strategy, grads, trainable_variables):
+    def _accumulate_or_apply(self, strategy, grads, trainable_variables,
+                             finite):
+        """Adds the micro-batch's gradients, or applies the update, or skips.
+
+        Runs cross-replica. `finite` is None without loss scaling, else each
+        replica's (equal) verdict on the summed gradients.
+        """
+        if finite is not None:
+            finite = strategy.experimental_local_results(finite)[0]
+        if self.accumulation_steps == 1:
+            self._apply_or_skip(
+                strategy, finite, self._apply_clipped, grads, trainable_variables
+            )
+            return
         accumulators = [
             self._accumulators[self._get_variable_index(v)]
             for v in trainable_variables
         ]
+        if finite is not None:
+            finite = tf.logical_and(finite, self._window_finite.value > 0)
 
         def accumulate():
             for grad, accumulator in zip(grads, accumulators):
                 strategy.extended.update(
                     accumulator.value, _add_to, args=(grad,), group=False
                 )
+            if finite is not None:
+                self._window_finite.assign(tf.cast(finite, "int64"))
 
         def apply_mean():
-            strategy.extended.call_for_each_replica(
-                self._apply_mean, args=(grads, trainable_variables)
+            self._apply_or_skip(
+                strategy, finite, self._apply_mean, grads, trainable_variables
             )
             for accumulator in accumulators:
                 accumulator.assign(tf.zeros_like(accumulator.value))
+            if finite is not None:
+                self._window_finite.assign(1)
 
         is_last = (self._micro_steps + 1) % self.accumulation_steps == 0
         tf.cond(is_last, apply_mean, accumulate)
         self._micro_steps.assign_add(1)
+
+    def _apply_or_skip(self, strategy, finite, apply, grads, variables):
+        """`apply` on every replica, unless loss scaling found inf/NaN."""
+
+        def run():
+            strategy.extended.call_for_each_replica(apply, args=(grads, variables))
+
+        if finite is None:
+            run()
+            return
+
+        def skip():
+            # A skipped update still counts: the schedule and global_step
+            # stay aligned with the data.
+            self.iterations.assign_add(1)
+
+        tf.cond(finite, run, skip)
+        self.loss_scale.update(finite)
+
+    def _apply_clipped(self, grads, trainable_variables):
+        super().apply(self._clip(grads), trainable_variables)
 
     def _apply_mean(self, grads, trainable_variables):
         mean = []
@@ -332,6 +401,7 @@ class AdamWeightDecay(keras.optimizers.Optimizer):
                 "variable_names": self.variable_names,
                 "gradient_accumulation_steps": self.accumulation_steps,
                 "fused": self.fused,
+                "dynamic_loss_scale": self.dynamic_loss_scale,
             }
         )
         return config
