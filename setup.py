@@ -11,11 +11,12 @@ setuptools.setup(
     ),
     packages=setuptools.find_packages(include=["bert_tf", "bert_tf.*"]),
     python_requires=">=3.10",
-    # Lower bounds are the versions the test suite runs against.
+    # Lower bounds are the oldest versions CI tests (constraints/oldest.txt,
+    # `make test-oldest`); `make test` tests the newest.
     install_requires=[
-        "tensorflow>=2.21.0",
-        "tensorflow-text>=2.21.1",
-        "keras>=3.15.1",
+        "tensorflow>=2.20.0",
+        "tensorflow-text>=2.20.0",
+        "keras>=3.10.0",
         "absl-py>=2.1.0",
         "numpy",
     ],
