@@ -10,6 +10,8 @@ setuptools.setup(
         "data files and checkpoints."
     ),
     packages=setuptools.find_packages(include=["bert_tf", "bert_tf.*"]),
+    # The notebooks' demo data, read with importlib.resources.
+    package_data={"bert_tf": ["data/*.tsv", "data/*.txt"]},
     python_requires=">=3.10",
     # Lower bounds are the oldest versions CI tests (constraints/oldest.txt,
     # `make test-oldest`); `make test` tests the newest.
@@ -23,7 +25,7 @@ setuptools.setup(
     extras_require={
         "test": [
             "pytest>=8", "pytest-xdist>=3.5", "nbclient>=0.10", "nbformat>=5.10",
-            "ipykernel>=6.29", "safetensors>=0.8.0",
+            "ipykernel>=6.29", "safetensors>=0.8.0", "matplotlib",
         ],
         # convert_checkpoint.py: Hugging Face's model.safetensors through the
         # numpy API (bfloat16 as ml_dtypes); no PyTorch.

@@ -77,10 +77,13 @@ def get_strategy(
     return strategy
 
 
-def _tpu_vm_devices():
-    # TPU VMs expose their chips as /dev/accel* (v2-v4, Colab's) or
-    # /dev/vfio/<n> (v5 and later). Asking a TPU resolver blindly instead
-    # can block on the GCE metadata server.
+def tpu_vm_devices():
+    """The TPU chips of this TPU VM (Colab's TPU runtime is one); [] elsewhere.
+
+    TPU VMs expose their chips as /dev/accel* (v2-v4) or /dev/vfio/<n> (v5
+    and later). Asking a TPU resolver blindly instead can block on the GCE
+    metadata server.
+    """
     return tf.io.gfile.glob("/dev/accel*") + tf.io.gfile.glob("/dev/vfio/[0-9]*")
 
 
@@ -95,7 +98,7 @@ def auto_strategy():
     if os.environ.get("TPU_NAME"):
         logging.info("TPU_NAME=%s is set: using that TPU", os.environ["TPU_NAME"])
         return get_strategy(use_tpu=True, tpu_name=os.environ["TPU_NAME"])
-    devices = _tpu_vm_devices()
+    devices = tpu_vm_devices()
     if devices:
         logging.info("TPU chips at %s: using this TPU VM's TPU", ", ".join(devices))
         return get_strategy(use_tpu=True, tpu_name="local")

@@ -74,7 +74,7 @@ def test_auto_precision_follows_the_hardware(hardware, precision, reason):
 
 def test_auto_strategy_takes_this_tpu_vms_chips(monkeypatch, resolver_arguments):
     monkeypatch.delenv("TPU_NAME", raising=False)
-    monkeypatch.setattr(distribution, "_tpu_vm_devices", lambda: ["/dev/accel0"])
+    monkeypatch.setattr(distribution, "tpu_vm_devices", lambda: ["/dev/accel0"])
     with pytest.raises(_ResolverCalled):
         distribution.auto_strategy()
     assert resolver_arguments["tpu"] == "local"
