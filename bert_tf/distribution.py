@@ -47,7 +47,6 @@ def get_strategy(
     `tpu_job_name` (the bert-tensorflow 1.0.4 wheel's run_classifier flag)
     names the TPU workers' job; None keeps the resolver's "worker".
     """
-    num_gpus = len(tf.config.list_logical_devices("GPU"))
     if use_tpu:
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver(
             tpu=tpu_name or master or "",
@@ -60,9 +59,11 @@ def get_strategy(
         strategy = tf.distribute.TPUStrategy(resolver)
         reason = f"--use_tpu, TPU {tpu_name or master or 'from the environment'}"
     elif _num_workers_in_tf_config() > 1:
+        # Before anything lists devices: that starts TensorFlow's context,
+        # and collective ops must be configured before it starts.
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
         reason = "TF_CONFIG names several workers"
-    elif num_gpus > 1:
+    elif (num_gpus := len(tf.config.list_logical_devices("GPU"))) > 1:
         strategy = tf.distribute.MirroredStrategy()
         reason = f"{num_gpus} GPUs are visible"
     else:
