@@ -35,6 +35,7 @@ from bert_tf import errors
 from bert_tf import estimator
 from bert_tf import file_io
 from bert_tf import optimization
+from bert_tf.modeling import fused
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -139,6 +140,11 @@ def build_estimator(settings, task):
         master=settings.master,
         tpu_job_name=settings.tpu_job_name,
     )
+    if settings.use_xla and not settings.use_tpu and not fused.xla_runs_on_host():
+        raise errors.UserInputError(
+            "--use_xla: this TensorFlow build cannot compile for the CPU "
+            "(tensorflow-tpu has no XLA CPU backend); run without --use_xla"
+        )
     if settings.random_seed is not None:
         keras.utils.set_random_seed(settings.random_seed)
     distribution.set_precision(settings.precision)

@@ -13,6 +13,7 @@ from bert_tf import errors
 from bert_tf import progress
 from bert_tf import runner_settings
 from bert_tf import serving
+from bert_tf.modeling import fused
 from bert_tf.pretraining import run as run_lib
 from tests.conftest import runner_params
 from tests.conftest import testdata
@@ -183,3 +184,12 @@ def test_output_paths_under_a_file_fail_before_any_work(tmp_path):
     )
     assert sorted(os.listdir(tmp_path)) == ["batch.tfrecord", "bert_config.json",
                                             "notes.txt"]
+
+
+def test_use_xla_without_an_xla_cpu_backend_is_one_line(tmp_path, monkeypatch):
+    # As under tensorflow-tpu on a TPU VM's host, where --use_tpu is off.
+    monkeypatch.setattr(fused, "_xla_on_host", [False])
+    with pytest.raises(errors.UserInputError,
+                       match=r"^--use_xla: this TensorFlow build cannot compile for the CPU"):
+        run_lib.run(_params(tmp_path, use_xla=True))
+    assert not (tmp_path / "model").exists()

@@ -175,11 +175,34 @@ def _xla(function):
     compiled = tf.function(function, jit_compile=True, autograph=False)
 
     def call(*args):
-        if _tracing_plain():
+        if _tracing_plain() or not xla_runs_on_host():
             return function(*args)
         return compiled(*args)
 
     return call
+
+
+_xla_on_host = []  # [bool] once known
+
+
+def xla_runs_on_host():
+    """Whether a `jit_compile` function placed on the CPU can run.
+
+    Not with `tensorflow-tpu` (the build TPU VMs need): it links no XLA CPU
+    backend ("could not find registered transfer manager for platform
+    Host"), so the kernels run as plain TF ops there. Inside a TPU step they
+    are compiled with the rest of the step anyway.
+    """
+    if not _xla_on_host:
+        # Asked while a model's call is being traced: run the probe eagerly.
+        with tf.init_scope(), tf.device("/CPU:0"):
+            probe = tf.function(lambda x: x + 1.0, jit_compile=True)
+            try:
+                probe(tf.constant(1.0))
+                _xla_on_host.append(True)
+            except tf.errors.NotFoundError:
+                _xla_on_host.append(False)
+    return _xla_on_host[0]
 
 
 def _float32(x):

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from bert_tf.checkpoints import training_state
 from bert_tf.config import BertConfig
 from bert_tf.distribution import dtype_policy
 from bert_tf.modeling import BertPretrainingModel
@@ -198,3 +199,42 @@ def test_every_trainable_variable_gets_a_gradient_in_training(policy):
         if g is None or not np.any(tf.convert_to_tensor(g).numpy())
     ]
     assert not missing
+
+
+def test_without_xla_on_the_host_the_kernels_run_as_plain_ops(monkeypatch):
+    # tensorflow-tpu links no XLA CPU backend; there every kernel runs its
+    # own formulas as plain TF ops, with the same hand-written gradients.
+    with dtype_policy("float32"):
+        model = BertPretrainingModel(BertConfig(**TINY_CONFIG))
+    rng = np.random.default_rng(1)
+    inputs = {
+        "input_ids": rng.integers(0, 99, (4, 16)).astype("int32"),
+        "input_mask": np.ones((4, 16), "int32"),
+        "segment_ids": rng.integers(0, 2, (4, 16)).astype("int32"),
+        "masked_lm_positions": rng.integers(0, 16, (4, 3)).astype("int32"),
+        "masked_lm_ids": rng.integers(0, 99, (4, 3)).astype("int32"),
+        "masked_lm_weights": np.ones((4, 3), "float32"),
+        "next_sentence_labels": rng.integers(0, 2, (4, 1)).astype("int32"),
+    }
+
+    model(inputs, training=True)  # builds the weights and the generators
+    generators = training_state.seed_generator_states(model)
+    initial_states = [v.numpy() for v in generators]
+    assert generators and TINY_CONFIG["hidden_dropout_prob"] > 0
+
+    def loss_and_gradients():
+        # The same dropout masks in both runs.
+        for variable, state in zip(generators, initial_states):
+            variable.assign(state)
+        with tf.GradientTape() as tape:
+            loss = model(inputs, training=True)["loss"]
+        grads = tape.gradient(loss, model.trainable_variables)
+        return loss.numpy(), [tf.convert_to_tensor(g).numpy() for g in grads]
+
+    assert fused.xla_runs_on_host()
+    compiled = loss_and_gradients()
+    monkeypatch.setattr(fused, "_xla_on_host", [False])
+    plain = loss_and_gradients()
+    np.testing.assert_allclose(plain[0], compiled[0], rtol=1e-6)
+    for a, b in zip(plain[1], compiled[1]):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
