@@ -504,4 +504,7 @@ def softmax_cross_entropy(logits, bias, labels):
 
         return loss, grad
 
-    return apply(logits, bias)
+    # The bias may come as its variable: read it here, outside the custom
+    # gradient, which must not see a variable used inside it (it would when
+    # the kernels run as plain ops, see `xla_runs_on_host`).
+    return apply(logits, tf.convert_to_tensor(bias))
