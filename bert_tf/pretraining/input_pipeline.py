@@ -90,6 +90,10 @@ def input_fn_builder(
         files = records.files_dataset(input_files, _WHAT)
         if is_training:
             files = files.repeat().shuffle(buffer_size=len(input_files), seed=seed)
+            # The cycle length decides the order of the records, so it stays
+            # the original's num_cpu_threads rather than the machine's core
+            # count: a seeded run resumed on another machine must see the
+            # same batches. How many threads read is AUTOTUNE's choice.
             d = files.interleave(
                 read,
                 cycle_length=min(num_cpu_threads, len(input_files)),
