@@ -8,6 +8,7 @@ what the cells printed, drew and wrote.
 """
 
 import base64
+import importlib.util
 import json
 import os
 import re
@@ -126,7 +127,10 @@ def test_pretraining_notebook(tmp_path, monkeypatch):
     assert num_points >= 5
     first = _number(r"loss values, step \d+: ([0-9.]+)", text)
     assert 0.0 < first < 100.0
-    assert "tensorboard is not installed" in text  # CI has no tensorboard
+    # TensorFlow 2.20 installs tensorboard, 2.21 does not: the cell takes
+    # the branch for what is there.
+    has_tensorboard = importlib.util.find_spec("tensorboard") is not None
+    assert ("tensorboard is not installed" in text) != has_tensorboard
     assert len(_pngs(notebook)) == 1
 
 
