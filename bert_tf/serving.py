@@ -157,14 +157,16 @@ def fine_tuned_source(settings):
     return source and checkpoints.resolve_checkpoint_path(source)
 
 
-def check_fine_tuned_source(export_dir, settings, head_variable, head, script):
-    """Before any work of a run that does not train: what the export reads.
+def check_export_dir(export_dir, do_train, settings, head_variable, head, script):
+    """Before any work of a fine-tuning runner: can it export where asked?
 
-    There must be a checkpoint holding the fine-tuned head (its
-    `head_variable`, e.g. "output_weights"), and its version must be free.
+    `export_dir` (if set) must be writable. A run that does not train
+    exports an existing checkpoint, which must hold the fine-tuned head (its
+    `head_variable`, e.g. "output_weights"), and whose version must be free.
 
     Args:
-      export_dir: the --export_dir.
+      export_dir: the --export_dir, or None.
+      do_train: the --do_train.
       settings: the runner's `RunnerSettings`.
       head_variable: a TF1 variable name only a fine-tuned checkpoint has.
       head: what the head is, for the message, e.g. "classifier".
@@ -173,6 +175,11 @@ def check_fine_tuned_source(export_dir, settings, head_variable, head, script):
     Raises:
       UserInputError: naming --export_dir and what is missing.
     """
+    if not export_dir:
+        return
+    file_io.require_writable(export_dir, "--export_dir", directory=True)
+    if do_train:
+        return
     source = fine_tuned_source(settings)
     if not source:
         raise errors.UserInputError(

@@ -188,7 +188,7 @@ def test_output_paths_under_a_file_fail_before_any_work(tmp_path):
 
 def test_use_xla_without_an_xla_cpu_backend_is_one_line(tmp_path, monkeypatch):
     # As under tensorflow-tpu on a TPU VM's host, where --use_tpu is off.
-    monkeypatch.setattr(fused, "_xla_on_host", [False])
+    monkeypatch.setattr(fused, "xla_runs_on_host", lambda: False)
     with pytest.raises(errors.UserInputError,
                        match=r"^--use_xla: this TensorFlow build cannot compile for the CPU"):
         run_lib.run(_params(tmp_path, use_xla=True))

@@ -152,15 +152,10 @@ def _check_files(params, config):
     init_checkpoint = params.runner.init_checkpoint
     if init_checkpoint:
         checkpoints.resolve_checkpoint_path(init_checkpoint)
-    if params.export_dir:
-        file_io.require_writable(
-            params.export_dir, "--export_dir", directory=True
-        )
-    if params.export_dir and not params.do_train:
-        serving.check_fine_tuned_source(
-            params.export_dir, params.runner, "output_weights", "classifier",
-            "run_classifier.py",
-        )
+    serving.check_export_dir(
+        params.export_dir, params.do_train, params.runner, "output_weights",
+        "classifier", "run_classifier.py",
+    )
     if not tf.io.gfile.isdir(params.data_dir):
         raise errors.UserInputError(
             f"--data_dir={params.data_dir!r}: directory not found"

@@ -41,6 +41,7 @@ pass reads the same bits instead of a stored mask.
 """
 
 import contextlib
+import functools
 import math
 import threading
 
@@ -182,9 +183,7 @@ def _xla(function):
     return call
 
 
-_xla_on_host = []  # [bool] once known
-
-
+@functools.cache
 def xla_runs_on_host():
     """Whether a `jit_compile` function placed on the CPU can run.
 
@@ -193,16 +192,14 @@ def xla_runs_on_host():
     Host"), so the kernels run as plain TF ops there. Inside a TPU step they
     are compiled with the rest of the step anyway.
     """
-    if not _xla_on_host:
-        # Asked while a model's call is being traced: run the probe eagerly.
-        with tf.init_scope(), tf.device("/CPU:0"):
-            probe = tf.function(lambda x: x + 1.0, jit_compile=True)
-            try:
-                probe(tf.constant(1.0))
-                _xla_on_host.append(True)
-            except tf.errors.NotFoundError:
-                _xla_on_host.append(False)
-    return _xla_on_host[0]
+    # Asked while a model's call is being traced: run the probe eagerly.
+    with tf.init_scope(), tf.device("/CPU:0"):
+        probe = tf.function(lambda x: x + 1.0, jit_compile=True)
+        try:
+            probe(tf.constant(1.0))
+        except tf.errors.NotFoundError:
+            return False
+    return True
 
 
 def _float32(x):

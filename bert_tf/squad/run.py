@@ -179,15 +179,10 @@ def validate(params):
     config.check_vocab(tokenizer.vocab, params.vocab_file)
     if params.runner.init_checkpoint:
         checkpoints.resolve_checkpoint_path(params.runner.init_checkpoint)
-    if params.export_dir:
-        file_io.require_writable(
-            params.export_dir, "--export_dir", directory=True
-        )
-    if params.export_dir and not params.do_train:
-        serving.check_fine_tuned_source(
-            params.export_dir, params.runner, "cls/squad/output_weights", "SQuAD head",
-            "run_squad.py",
-        )
+    serving.check_export_dir(
+        params.export_dir, params.do_train, params.runner,
+        "cls/squad/output_weights", "SQuAD head", "run_squad.py",
+    )
 
     data = SquadData(config, tokenizer)
     if params.do_train:

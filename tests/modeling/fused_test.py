@@ -176,12 +176,10 @@ def test_bfloat16_in_and_out_float32_inside():
         )
 
 
-@pytest.mark.parametrize("policy", ["float32", "mixed_bfloat16", "mixed_float16"])
-def test_every_trainable_variable_gets_a_gradient_in_training(policy):
-    with dtype_policy(policy):
-        model = BertPretrainingModel(BertConfig(**TINY_CONFIG))
-    rng = np.random.default_rng(0)
-    inputs = {
+def _pretraining_inputs(seed):
+    """A random batch of 4 sequences of 16 for the tiny pretraining model."""
+    rng = np.random.default_rng(seed)
+    return {
         "input_ids": rng.integers(0, 99, (4, 16)).astype("int32"),
         "input_mask": np.ones((4, 16), "int32"),
         "segment_ids": rng.integers(0, 2, (4, 16)).astype("int32"),
@@ -190,6 +188,13 @@ def test_every_trainable_variable_gets_a_gradient_in_training(policy):
         "masked_lm_weights": np.ones((4, 3), "float32"),
         "next_sentence_labels": rng.integers(0, 2, (4, 1)).astype("int32"),
     }
+
+
+@pytest.mark.parametrize("policy", ["float32", "mixed_bfloat16", "mixed_float16"])
+def test_every_trainable_variable_gets_a_gradient_in_training(policy):
+    with dtype_policy(policy):
+        model = BertPretrainingModel(BertConfig(**TINY_CONFIG))
+    inputs = _pretraining_inputs(seed=0)
     with tf.GradientTape() as tape:
         loss = model(inputs, training=True)["loss"]
     grads = tape.gradient(loss, model.trainable_variables)
@@ -206,16 +211,7 @@ def test_without_xla_on_the_host_the_kernels_run_as_plain_ops(monkeypatch):
     # own formulas as plain TF ops, with the same hand-written gradients.
     with dtype_policy("float32"):
         model = BertPretrainingModel(BertConfig(**TINY_CONFIG))
-    rng = np.random.default_rng(1)
-    inputs = {
-        "input_ids": rng.integers(0, 99, (4, 16)).astype("int32"),
-        "input_mask": np.ones((4, 16), "int32"),
-        "segment_ids": rng.integers(0, 2, (4, 16)).astype("int32"),
-        "masked_lm_positions": rng.integers(0, 16, (4, 3)).astype("int32"),
-        "masked_lm_ids": rng.integers(0, 99, (4, 3)).astype("int32"),
-        "masked_lm_weights": np.ones((4, 3), "float32"),
-        "next_sentence_labels": rng.integers(0, 2, (4, 1)).astype("int32"),
-    }
+    inputs = _pretraining_inputs(seed=1)
 
     model(inputs, training=True)  # builds the weights and the generators
     generators = training_state.seed_generator_states(model)
@@ -233,7 +229,7 @@ def test_without_xla_on_the_host_the_kernels_run_as_plain_ops(monkeypatch):
 
     assert fused.xla_runs_on_host()
     compiled = loss_and_gradients()
-    monkeypatch.setattr(fused, "_xla_on_host", [False])
+    monkeypatch.setattr(fused, "xla_runs_on_host", lambda: False)
     plain = loss_and_gradients()
     np.testing.assert_allclose(plain[0], compiled[0], rtol=1e-6)
     for a, b in zip(plain[1], compiled[1]):
