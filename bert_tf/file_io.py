@@ -166,14 +166,17 @@ def remove_stale_temporaries(path, suffixes=("",)):
 def remove_stale_temporaries_in(directory):
     """Removes every `temporary_name` file in `directory`, of any output.
 
-    Checkpoint temporaries carry `.index` / `.data-*` after the name. Only
-    for a directory that this run holds alone (`runner_settings.running`).
+    Checkpoint temporaries carry `.index` / `.data-*` after the name, and
+    TensorFlow's own writer a `.tempstate<digits>` after that until it
+    renames them. Only for a directory that this run holds alone
+    (`runner_settings.running`).
 
     Returns:
       the removed paths.
     """
     return _remove_matching(directory, re.compile(
         r"\..+\.tmp-[0-9a-f]{8}(\.index|\.data-\d{5}-of-\d{5})?"
+        r"(\.tempstate\d+)?"
     ))
 
 

@@ -67,6 +67,9 @@ def test_the_lock_of_a_dead_run_and_its_temporaries_are_taken_over(
     _write_lock(output_dir, socket.gethostname(), _dead_pid())
     leftovers = [".model.ckpt-2.tmp-0123abcd.index",
                  ".model.ckpt-2.tmp-0123abcd.data-00000-of-00001",
+                 # TensorFlow's writer, killed before its own rename.
+                 ".model.ckpt-3.tmp-4567cdef.data-00000-of-00001"
+                 ".tempstate5178938458183309502",
                  ".eval_results.txt.tmp-89abcdef"]
     for name in leftovers + [".notes.tmp"]:
         (output_dir / name).write_text("x")
