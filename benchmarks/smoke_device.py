@@ -47,6 +47,7 @@ import sys
 import tempfile
 import time
 import traceback
+from unittest import mock
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -60,6 +61,7 @@ from benchmarks import common  # noqa: E402
 from bert_tf import checkpoints  # noqa: E402
 from bert_tf import distribution  # noqa: E402
 from bert_tf import estimator  # noqa: E402
+from bert_tf import optimization  # noqa: E402
 from bert_tf.checkpoints import training_state  # noqa: E402
 from bert_tf.config import BertConfig  # noqa: E402
 from bert_tf.modeling import BertModel  # noqa: E402
@@ -603,6 +605,43 @@ def check_fused(report, device):
                 check_kernel(report, case, dtype, device)
         check_inference_entry_points(report, dtype, device)
         check_dropout(report, dtype, device)
+    with report.guard("AdamW update kernel"):
+        check_update_kernel(report, device)
+
+
+def check_update_kernel(report, device):
+    """The optimizer's XLA update against the same formula as plain TF ops.
+
+    Exact fp32 depends on it: a fused multiply-add anywhere in the kernel
+    shows as a difference of an ulp.
+    """
+    rng = np.random.default_rng(3)
+    shape = (256, 300)
+    initial = rng.standard_normal(shape).astype(np.float32)
+    grads = [
+        (rng.standard_normal(shape) * 10.0 ** rng.integers(-8, 2, shape))
+        .astype(np.float32)
+        for _ in range(3)
+    ]
+
+    def final_weights():
+        with tf.device(device):
+            kernel = keras.Variable(initial, name="kernel")
+            optimizer = optimization.AdamWeightDecay(
+                learning_rate=3e-3, weight_decay_rate=0.01
+            )
+            optimizer.build([kernel])
+            apply = tf.function(lambda g: optimizer.apply([g], [kernel]))
+            for grad in grads:
+                apply(tf.constant(grad))
+        return kernel.numpy()
+
+    one_kernel = final_weights()
+    with mock.patch.object(fused, "xla_runs_on_host", lambda: False):
+        plain = final_weights()
+    report.add("AdamW update kernel, float32: bit-identical to plain ops",
+               np.array_equal(one_kernel, plain),
+               f"{max_difference(one_kernel, plain):.2e}", "0 (bitwise)")
 
 
 # --- Several replicas -------------------------------------------------------

@@ -85,9 +85,7 @@ class Task:
     def create_optimizer(self, model):
         """The original's optimizer for `model`, decay exclusions by TF1 name.
 
-        Under mixed precision the update runs as one fused kernel per
-        variable; exact fp32 keeps the original's operation order. Under
-        mixed float16 the loss is scaled dynamically (see
+        Under mixed float16 the loss is scaled dynamically (see
         `optimization.loss_scale`).
         """
         policy = keras.mixed_precision.global_policy().name
@@ -98,7 +96,6 @@ class Task:
             optimizer_type=self.optimizer_type,
             variable_names=checkpoints.keras_path_to_tf1_name(model),
             gradient_accumulation_steps=self.gradient_accumulation_steps,
-            fused=policy != "float32",
             dynamic_loss_scale=policy == "mixed_float16",
         )
 

@@ -19,6 +19,7 @@ import tensorflow as tf
 from bert_tf import errors
 from bert_tf import optimization
 from bert_tf.distribution import dtype_policy
+from bert_tf.modeling import fused
 
 _TESTDATA = os.path.join(os.path.dirname(__file__), "testdata", "optimizer")
 _ABS = 1e-6  # the fixture's tolerance for variables and slots
@@ -41,7 +42,7 @@ class _TraceProblem:
     checkpoint code will provide it.
     """
 
-    def __init__(self, strategy, fused=False):
+    def __init__(self, strategy):
         initial = TRACE["initial_values"]
         self.names = TRACE["trainable_variables_in_order"]
         with strategy.scope():
@@ -64,7 +65,6 @@ class _TraceProblem:
                 variable_names={
                     v.path: name for name, v in self.variables.items()
                 },
-                fused=fused,
             )
             self.optimizer.build(self.trainable)
         constants = TRACE["constants"]
@@ -469,32 +469,76 @@ def test_refuses_keras_arguments_it_replaces():
         optimization.AdamWeightDecay(global_clipnorm=1.0)
 
 
+def _kernel_calls(function):
+    """The XLA-compiled function calls in `function`'s traced graph."""
+    graph = function.get_concrete_function().graph
+    return [
+        op for op in graph.get_operations()
+        if op.type == "StatefulPartitionedCall"
+        and op.get_attr("_XlaMustCompile")
+    ]
+
+
 @pytest.mark.parametrize("mode", ["function", "mirrored"])
-def test_fused_kernel_agrees_with_the_reference_order(mode):
-    # fused=True (used under mixed precision) is the same update in another
-    # float order (Eigen updates m as m + (g - m)(1 - beta_1)); Adam's
-    # division by sqrt(v) grows that to ~2e-5 after 12 steps at lr 0.1.
-    if mode == "mirrored":
-        strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
-    else:
-        strategy = tf.distribute.get_strategy()
-    problem = _TraceProblem(strategy, fused=True)
-    assert problem.optimizer.fused
-    step = _step_function(problem, mode, strategy)
-    for _ in TRACE["trace"]:
-        step()
-    state = problem.state()
-    for name, expected in TRACE["trace"][-1]["after"].items():
-        np.testing.assert_allclose(
-            state[name], expected, rtol=0, atol=5e-5, err_msg=name
+def test_update_kernel_is_bit_identical_to_plain_ops(mode, monkeypatch):
+    # The reference trace at lr 0.1 with clipping and weight decay: the XLA
+    # kernel must give the plain ops' float32 results exactly, not within
+    # the golden tolerance, so that exact fp32 keeps the reference's order.
+    def final_state():
+        if mode == "mirrored":
+            strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
+        else:
+            strategy = tf.distribute.get_strategy()
+        problem = _TraceProblem(strategy)
+        step = _step_function(problem, mode, strategy)
+        for _ in TRACE["trace"]:
+            step()
+        return problem.state(), len(_kernel_calls(step))
+
+    kernel_state, kernel_calls = final_state()
+    monkeypatch.setattr(fused, "xla_runs_on_host", lambda: False)
+    plain_state, plain_calls = final_state()
+    # One kernel call per variable with a gradient (all but unused/kernel).
+    with_gradient = [
+        name for name, grad in TRACE["trace"][0]["grads_before_clip"].items()
+        if grad is not None
+    ]
+    assert (kernel_calls, plain_calls) == (len(with_gradient), 0)
+    assert sorted(kernel_state) == sorted(plain_state)
+    for name, value in plain_state.items():
+        np.testing.assert_array_equal(kernel_state[name], value, err_msg=name)
+
+
+def test_update_kernel_is_bit_identical_on_random_values(monkeypatch):
+    # Values over many magnitudes, where a fused multiply-add would round
+    # differently from the two roundings of the plain ops.
+    rng = np.random.default_rng(7)
+    shape = (64, 257)
+    initial = rng.standard_normal(shape).astype(np.float32)
+    grads = [
+        (rng.standard_normal(shape) * 10.0 ** rng.integers(-8, 2, shape))
+        .astype(np.float32)
+        for _ in range(4)
+    ]
+
+    def final_state():
+        kernel = keras.Variable(initial, name="kernel")
+        optimizer = optimization.AdamWeightDecay(
+            learning_rate=3e-3, weight_decay_rate=0.01
         )
+        optimizer.build([kernel])
+        apply = tf.function(lambda g: optimizer.apply([g], [kernel]))
+        for grad in grads:
+            apply(tf.constant(grad))
+        slots = optimizer.slot_variables(kernel)
+        return [kernel.numpy(), slots["adam_m"].numpy(),
+                slots["adam_v"].numpy()]
 
-
-def test_lamb_has_no_fused_kernel():
-    optimizer = optimization.create_optimizer(
-        0.1, num_train_steps=10, num_warmup_steps=0, optimizer_type="lamb", fused=True
-    )
-    assert not optimizer.fused
+    kernel_state = final_state()
+    monkeypatch.setattr(fused, "xla_runs_on_host", lambda: False)
+    for got, expected in zip(kernel_state, final_state()):
+        np.testing.assert_array_equal(got, expected)
+    assert not np.array_equal(kernel_state[0], initial)
 
 
 # --- Dynamic loss scaling (float16) ---------------------------------------

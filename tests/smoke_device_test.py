@@ -38,6 +38,7 @@ def test_smoke_device_passes_on_the_cpu():
         "train step bf16: loss vs fp32",
         "fused gelu, bfloat16: gradient of input 0",
         "fused dropout, float32: rate, values, shape, grad",
+        "AdamW update kernel, float32: bit-identical to plain ops",
         "MirroredStrategy /cpu:0+/cpu:1: weights and Adam slots after the steps",
         "MirroredStrategy /cpu:0+/cpu:1: gradients of the global batch",
     ]:

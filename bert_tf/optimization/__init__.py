@@ -51,7 +51,6 @@ def create_optimizer(
     epsilon=1e-6,
     exclude_from_weight_decay=DEFAULT_EXCLUDE_FROM_WEIGHT_DECAY,
     clip_norm=1.0,
-    fused=False,
     dynamic_loss_scale=False,
 ):
     """The reference's create_optimizer, returning a Keras optimizer.
@@ -72,8 +71,6 @@ def create_optimizer(
       gradient_accumulation_steps: int >= 1; micro-batches per update.
       exclude_from_weight_decay: list of regex strings.
       clip_norm: float or None.
-      fused: AdamWeightDecay only: TF's fused Adam kernel, the same math in
-        another float order (for mixed precision; see AdamWeightDecay).
       dynamic_loss_scale: for float16 training (see loss_scale.py).
 
     Returns:
@@ -87,7 +84,6 @@ def create_optimizer(
         optimizer_type,
     )
     schedule = WarmupLinearDecay(init_lr, num_train_steps, num_warmup_steps)
-    extra = {"fused": True} if fused and optimizer_type == "adamw" else {}
     return _OPTIMIZERS[optimizer_type](
         learning_rate=schedule,
         weight_decay_rate=weight_decay_rate,
@@ -99,7 +95,6 @@ def create_optimizer(
         variable_names=variable_names,
         gradient_accumulation_steps=gradient_accumulation_steps,
         dynamic_loss_scale=dynamic_loss_scale,
-        **extra,
     )
 
 

@@ -25,9 +25,11 @@ class Lamb(adam_weight_decay.AdamWeightDecay):
     """
 
     def __init__(self, *args, name="LAMBOptimizer", **kwargs):
-        if kwargs.pop("fused", False):
-            raise ValueError("Lamb has no fused kernel; pass fused=False")
         super().__init__(*args, name=name, **kwargs)
+
+    def _runs_as_one_kernel(self, variable):
+        del variable  # The trust ratio is not in the kernel.
+        return False
 
     def _direction(self, next_m, next_v):
         # update_step runs before the base class increments iterations.
