@@ -114,6 +114,13 @@ class _TraceProblem:
         return values
 
 
+def _strategy(mode):
+    """One-replica MirroredStrategy for mode "mirrored", else the default."""
+    if mode == "mirrored":
+        return tf.distribute.MirroredStrategy(["/cpu:0"])
+    return tf.distribute.get_strategy()
+
+
 def _step_function(problem, mode, strategy):
     if mode == "eager":
         return problem.step
@@ -124,10 +131,7 @@ def _step_function(problem, mode, strategy):
 
 @pytest.mark.parametrize("mode", ["eager", "function", "mirrored", "xla"])
 def test_reproduces_reference_trace_step_by_step(mode):
-    if mode == "mirrored":
-        strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
-    else:
-        strategy = tf.distribute.get_strategy()
+    strategy = _strategy(mode)
     problem = _TraceProblem(strategy)
     step = _step_function(problem, mode, strategy)
     unused = problem.variables["unused/kernel"]
@@ -383,11 +387,7 @@ def test_accumulation_equals_one_step_on_the_mean(mode):
         )
         for i in (0, 2)
     ]
-    strategy = (
-        tf.distribute.MirroredStrategy(["/cpu:0"])
-        if mode == "mirrored"
-        else tf.distribute.get_strategy()
-    )
+    strategy = _strategy(mode)
     accumulated, history, unused = _accumulation_run(
         micro, 2, strategy, eager=(mode == "eager")
     )
@@ -475,7 +475,7 @@ def _kernel_calls(function):
     return [
         op for op in graph.get_operations()
         if op.type == "StatefulPartitionedCall"
-        and op.get_attr("_XlaMustCompile")
+        and op.node_def.attr["_XlaMustCompile"].b
     ]
 
 
@@ -485,10 +485,7 @@ def test_update_kernel_is_bit_identical_to_plain_ops(mode, monkeypatch):
     # kernel must give the plain ops' float32 results exactly, not within
     # the golden tolerance, so that exact fp32 keeps the reference's order.
     def final_state():
-        if mode == "mirrored":
-            strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
-        else:
-            strategy = tf.distribute.get_strategy()
+        strategy = _strategy(mode)
         problem = _TraceProblem(strategy)
         step = _step_function(problem, mode, strategy)
         for _ in TRACE["trace"]:
@@ -567,8 +564,7 @@ def _state(optimizer, w):
 
 @pytest.mark.parametrize("mode", ["eager", "mirrored"])
 def test_loss_scaling_unscales_and_skips_non_finite_updates(mode):
-    strategy = (tf.distribute.MirroredStrategy(["/cpu:0"]) if mode == "mirrored"
-                else tf.distribute.get_strategy())
+    strategy = _strategy(mode)
     with strategy.scope():
         scaled, plain, w, w_ref = _scaled_pair()
     apply = lambda opt, g, v: strategy.run(lambda: opt.apply([g], [v]))
